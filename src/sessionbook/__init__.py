@@ -1,0 +1,1 @@
+"""sessionbook: sell coaching sessions, take payment, book them on a calendar."""

@@ -1,0 +1,100 @@
+"""Turn every failure into the contract's JSON error body; never a stack trace."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from sessionbook.errors import (
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    ServiceError,
+    ValidationFailed,
+)
+
+log = structlog.get_logger(__name__)
+
+
+def error_response(error: ServiceError) -> JSONResponse:
+    body: dict[str, Any] = {"code": error.code, "message": error.message}
+    if error.fields:
+        body["fields"] = error.fields
+    headers = {"Cache-Control": "no-store"}
+    if error.retry_after is not None:
+        headers["Retry-After"] = str(error.retry_after)
+    return JSONResponse({"error": body}, status_code=error.status_code, headers=headers)
+
+
+def validation_fields(errors: list[dict[str, Any]] | Any) -> dict[str, str]:
+    """Map pydantic's error list to `{field: message}`, naming top-level camelCase fields."""
+    fields: dict[str, str] = {}
+    for error in errors:
+        location = [part for part in error.get("loc", ()) if part not in ("body", "query", "header")]
+        kind = error.get("type", "")
+        if kind == "json_invalid":
+            fields.setdefault("body", "is not valid JSON")
+            continue
+        if not location:
+            fields.setdefault("body", _body_message(kind))
+            continue
+        name = str(location[0])
+        if kind == "extra_forbidden":
+            fields.setdefault(name, "is not a known field")
+        elif kind == "missing":
+            fields.setdefault(name, "is required")
+        else:
+            fields.setdefault(name, _clean_message(str(error.get("msg", "is invalid"))))
+    return fields or {"body": "is invalid"}
+
+
+def _body_message(kind: str) -> str:
+    if kind == "missing":
+        return "a JSON object is required"
+    return "must be a JSON object"
+
+
+def _clean_message(message: str) -> str:
+    return message.removeprefix("Value error, ").removeprefix("value is not a valid email address: ")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def on_service_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ServiceError)
+        return error_response(exc)
+
+    async def on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        fields = validation_fields(exc.errors())
+        message = "Invalid request: " + "; ".join(f"{k} {v}" for k, v in fields.items())
+        return error_response(ValidationFailed(message, fields=fields))
+
+    async def on_http_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 404:
+            return error_response(NotFound())
+        if exc.status_code == 405:
+            response = error_response(MethodNotAllowed())
+            if exc.headers and "Allow" in exc.headers:
+                response.headers["Allow"] = exc.headers["Allow"]
+            return response
+        if exc.status_code == 413:
+            return error_response(PayloadTooLarge())
+        error = ServiceError(str(exc.detail))
+        error.status_code = exc.status_code
+        error.code = "http_error"
+        return error_response(error)
+
+    async def on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled_error", error_type=type(exc).__name__)
+        return error_response(ServiceError())
+
+    app.add_exception_handler(ServiceError, on_service_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(Exception, on_unexpected)

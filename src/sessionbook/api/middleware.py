@@ -1,0 +1,170 @@
+"""Pure ASGI middleware: body size limit, security headers, request id and a redacted access log."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+import structlog
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sessionbook.observability import redact_query_string
+
+MAX_BODY_BYTES = 64 * 1024
+API_PREFIX = "/functions/v1/"
+
+access_log = structlog.get_logger("sessionbook.access")
+
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self' {form_targets}; frame-ancestors 'none'; "
+    "base-uri 'none'; object-src 'none'"
+)
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimitMiddleware:
+    """Refuse bodies over 64 KB with 413, by header or by counting what arrives."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = 0
+                if declared > self.max_bytes:
+                    await _send_too_large(send)
+                    return
+        received = 0
+        response_started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except _BodyTooLarge:
+            if not response_started:
+                await _send_too_large(send)
+
+
+async def _send_too_large(send: Send) -> None:
+    body = json.dumps(
+        {"error": {"code": "payload_too_large", "message": "The request body is larger than 64 KB."}}
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"cache-control", b"no-store"),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class SecurityHeadersMiddleware:
+    """Headers every answer carries; booking data is never cached, pages never leak a Referer."""
+
+    def __init__(self, app: ASGIApp, *, form_targets: str = "") -> None:
+        self.app = app
+        self.page_csp = PAGE_CSP.format(form_targets=form_targets).replace("  ", " ")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers.setdefault("Referrer-Policy", "no-referrer")
+                headers.setdefault("X-Frame-Options", "DENY")
+                content_type = headers.get("content-type", "")
+                if content_type.startswith("text/html"):
+                    headers.setdefault("Content-Security-Policy", self.page_csp)
+                else:
+                    headers.setdefault("Content-Security-Policy", API_CSP)
+                if path.startswith(API_PREFIX) or path.startswith("/book"):
+                    headers["Cache-Control"] = "no-store"
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+class RequestLogMiddleware:
+    """One access-log line per request, with a request id and the token query redacted."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _incoming_request_id(scope) or uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status_holder: dict[str, Any] = {"status": 500}
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                MutableHeaders(scope=message)["X-Request-Id"] = request_id
+            await send(message)
+
+        with structlog.contextvars.bound_contextvars(request_id=request_id):
+            try:
+                await self.app(scope, receive, capture)
+            finally:
+                query = redact_query_string(scope.get("query_string", b"").decode("latin-1"))
+                access_log.info(
+                    "http_request",
+                    method=scope["method"],
+                    path=scope["path"],
+                    query=query or None,
+                    status=status_holder["status"],
+                    duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                )
+
+
+def _incoming_request_id(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            candidate = value.decode("latin-1")
+            if 0 < len(candidate) <= 64 and candidate.replace("-", "").isalnum():
+                return candidate
+    return None

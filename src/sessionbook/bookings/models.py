@@ -1,0 +1,128 @@
+"""Tables of the booking domain: the booking itself and its append-only audit trail."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    Uuid,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from sessionbook.db import Base, UTCDateTime, utcnow
+
+
+class BookingStatus(enum.StrEnum):
+    PENDING = "pending"
+    PAID = "paid"
+    SCHEDULED = "scheduled"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+class PaymentStatus(enum.StrEnum):
+    PENDING = "pending"
+    PAID = "paid"
+    FAILED = "failed"
+    REFUNDED = "refunded"
+
+
+def _in(column: str, values: type[enum.StrEnum]) -> str:
+    listed = ", ".join(f"'{member.value}'" for member in values)
+    return f"{column} IN ({listed})"
+
+
+JSONType = JSON().with_variant(JSON(none_as_null=True), "postgresql")
+
+
+class Booking(Base):
+    """One purchase: who, which package, what was paid, and when the session is."""
+
+    __tablename__ = "bookings"
+    __table_args__ = (
+        CheckConstraint(_in("status", BookingStatus), name="status_valid"),
+        CheckConstraint(_in("payment_status", PaymentStatus), name="payment_status_valid"),
+        CheckConstraint("amount_cents >= 0", name="amount_not_negative"),
+        CheckConstraint("refunded_cents >= 0 AND refunded_cents <= amount_cents",
+                        name="refund_within_amount"),
+        CheckConstraint(
+            "package_id IN ('discovery', 'single', 'monthly', 'quarterly')", name="package_valid"
+        ),
+        CheckConstraint("length(currency) = 3", name="currency_code"),
+        CheckConstraint(
+            "(scheduled_start IS NULL) = (scheduled_end IS NULL)", name="schedule_complete"
+        ),
+        Index("ix_bookings_status_expires_at", "status", "expires_at"),
+        Index("ix_bookings_customer_email", "customer_email"),
+        Index("ix_bookings_created_at", "created_at"),
+        Index("ix_bookings_scheduled_start", "scheduled_start"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    package_id: Mapped[str] = mapped_column(String(20))
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    refunded_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    currency: Mapped[str] = mapped_column(String(3))
+    customer_name: Mapped[str] = mapped_column(String(100))
+    customer_email: Mapped[str] = mapped_column(String(255))
+    customer_phone: Mapped[str | None] = mapped_column(String(40))
+    customer_timezone: Mapped[str | None] = mapped_column(String(64))
+    notes: Mapped[str | None] = mapped_column(Text)
+    booking_metadata: Mapped[dict[str, Any]] = mapped_column(
+        "metadata", JSONType, default=dict
+    )
+    status: Mapped[str] = mapped_column(String(20))
+    payment_status: Mapped[str] = mapped_column(String(20))
+
+    payment_link_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    payment_url: Mapped[str | None] = mapped_column(String(2048))
+    payment_intent_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    payment_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    cal_event_type_id: Mapped[int | None] = mapped_column(Integer)
+    cal_booking_id: Mapped[int | None] = mapped_column(Integer, unique=True)
+    cal_uid: Mapped[str | None] = mapped_column(String(100), unique=True)
+    scheduled_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    scheduled_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    meeting_url: Mapped[str | None] = mapped_column(String(2048))
+    schedule_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class BookingEvent(Base):
+    """One line of a booking's audit trail; written in the same transaction as the change."""
+
+    __tablename__ = "booking_events"
+    __table_args__ = (Index("ix_booking_events_booking_id_id", "booking_id", "id"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    booking_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("bookings.id", ondelete="RESTRICT")
+    )
+    event_type: Mapped[str] = mapped_column(String(64))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str | None] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,73 @@
+"""The booking routes of the contract: thin, one service call each."""
+
+from __future__ import annotations
+
+
+from fastapi import APIRouter, Depends
+
+from sessionbook.api.deps import BadTokenGuardDep, ServicesDep, TokenDep, rate_limited
+from sessionbook.bookings.models import Booking, BookingStatus, PaymentStatus
+from sessionbook.bookings.schemas import (
+    BookingStatusResponse,
+    CreateBookingRequest,
+    CreateBookingResponse,
+)
+from sessionbook.errors import BookingNotFound
+
+router = APIRouter(prefix="/functions/v1")
+
+
+@router.post(
+    "/booking-create",
+    status_code=201,
+    dependencies=[Depends(rate_limited("create"))],
+)
+async def booking_create(
+    body: CreateBookingRequest, services: ServicesDep
+) -> CreateBookingResponse:
+    created = await services.bookings.create(body)
+    booking = created.booking
+    return CreateBookingResponse(
+        booking_token=created.token,
+        booking_id=booking.id,
+        requires_payment=booking.amount_cents > 0,
+        payment_url=booking.payment_url,
+        expires_at=booking.expires_at,
+    )
+
+
+@router.get("/booking-status", dependencies=[Depends(rate_limited("status"))])
+async def booking_status(
+    token: TokenDep, services: ServicesDep, guard: BadTokenGuardDep
+) -> BookingStatusResponse:
+    await guard.check()
+    try:
+        booking = await services.bookings.find_by_token(token)
+    except BookingNotFound:
+        await guard.record_miss()
+        raise
+    return status_response(booking)
+
+
+def status_response(booking: Booking) -> BookingStatusResponse:
+    payment_open = booking.status == BookingStatus.PENDING and booking.payment_status in (
+        PaymentStatus.PENDING,
+        PaymentStatus.FAILED,
+    )
+    return BookingStatusResponse(
+        id=booking.id,
+        status=booking.status,  # type: ignore[arg-type]
+        payment_status=booking.payment_status,  # type: ignore[arg-type]
+        package_id=booking.package_id,  # type: ignore[arg-type]
+        amount_cents=booking.amount_cents,
+        currency=booking.currency,
+        customer_name=booking.customer_name,
+        customer_email=booking.customer_email,
+        scheduled_start=booking.scheduled_start,
+        scheduled_end=booking.scheduled_end,
+        meeting_url=booking.meeting_url,
+        cal_booking_id=booking.cal_booking_id,
+        expires_at=booking.expires_at,
+        created_at=booking.created_at,
+        payment_url=booking.payment_url if payment_open else None,
+    )

@@ -1,0 +1,205 @@
+"""Booking use cases: create, look up by token, expire; the only place with booking rules."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import structlog
+
+from sessionbook.bookings.models import Booking, BookingStatus, PaymentStatus
+from sessionbook.bookings.repository import BookingRepository
+from sessionbook.bookings.schemas import CreateBookingRequest
+from sessionbook.bookings.tokens import hash_token, hashes_match, is_well_formed, new_token
+from sessionbook.bookings.transitions import expiry_due, record_change
+from sessionbook.catalog import Catalog
+from sessionbook.db import SERVICE, Actor, Database, utcnow
+from sessionbook.errors import BookingNotFound, ProviderUnavailable
+from sessionbook.payments.errors import PaymentProviderError
+from sessionbook.payments.gateway import PaymentGateway
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedBooking:
+    token: str
+    booking: Booking
+
+
+class BookingService:
+    """Creates bookings and answers for them; every change goes through `record_change`."""
+
+    def __init__(
+        self,
+        *,
+        database: Database,
+        catalog: Catalog,
+        payments: PaymentGateway,
+        payment_window: timedelta,
+        scheduling_window: timedelta,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.database = database
+        self.catalog = catalog
+        self.payments = payments
+        self.payment_window = payment_window
+        self.scheduling_window = scheduling_window
+        self.clock = clock
+
+    async def create(self, request: CreateBookingRequest) -> CreatedBooking:
+        """Store the booking first, then ask Airwallex for its payment link.
+
+        The row exists before any provider call, so a crash leaves a trace, never a payable
+        link without a booking. If Airwallex fails the booking is closed with an audit row
+        and the caller gets `provider_unavailable`; a retry starts a clean new booking.
+        """
+        package = self.catalog[request.package_id]
+        token = new_token()
+        token_hash = hash_token(token)
+        now = self.clock()
+        free = not package.requires_payment
+        booking = Booking(
+            id=uuid.uuid4(),
+            token_hash=token_hash,
+            package_id=package.id,
+            amount_cents=package.price_cents,
+            refunded_cents=0,
+            currency=package.currency,
+            customer_name=request.customer_name,
+            customer_email=str(request.customer_email),
+            customer_phone=request.customer_phone or None,
+            notes=request.notes or None,
+            booking_metadata=dict(request.metadata or {}),
+            status=(BookingStatus.PAID if free else BookingStatus.PENDING).value,
+            payment_status=(PaymentStatus.PAID if free else PaymentStatus.PENDING).value,
+            cal_event_type_id=package.cal_event_type_id,
+            expires_at=now + (self.scheduling_window if free else self.payment_window),
+            created_at=now,
+            updated_at=now,
+            paid_at=now if free else None,
+        )
+        actor = Actor.customer(token_hash)
+        async with self.database.transaction(actor) as session:
+            repository = BookingRepository(session)
+            await repository.add(booking)
+            await repository.add_event(
+                booking,
+                event_type="booking_created",
+                source="customer",
+                from_status=None,
+                to_status=booking.status,
+                data={"packageId": package.id, "amountCents": package.price_cents},
+                at=now,
+            )
+        if free:
+            log.info("booking_created", booking_id=str(booking.id), package_id=package.id)
+            return CreatedBooking(token=token, booking=booking)
+        return CreatedBooking(token=token, booking=await self._attach_payment_link(booking, actor))
+
+    async def _attach_payment_link(self, booking: Booking, actor: Actor) -> Booking:
+        package = self.catalog[booking.package_id]  # type: ignore[index]
+        try:
+            link = await self.payments.create_payment_link(
+                booking_id=str(booking.id),
+                amount_cents=booking.amount_cents,
+                currency=booking.currency,
+                title=package.title,
+                description=package.description,
+                expires_at=booking.expires_at,
+                request_id=f"booking-{booking.id}-link",
+            )
+        except PaymentProviderError as exc:
+            log.warning(
+                "payment_link_failed", booking_id=str(booking.id), provider_code=exc.code
+            )
+            async with self.database.transaction(actor) as session:
+                repository = BookingRepository(session)
+                locked = await repository.by_id(booking.id, for_update=True)
+                if locked is not None:
+                    await record_change(
+                        repository,
+                        locked,
+                        event_type="payment_link_failed",
+                        source="system",
+                        now=self.clock(),
+                        status=BookingStatus.CANCELLED,
+                        data={"providerCode": exc.code},
+                    )
+            raise ProviderUnavailable(
+                "The payment provider is not answering, so no booking was made. "
+                "Nothing was charged; please try again."
+            ) from exc
+        async with self.database.transaction(actor) as session:
+            repository = BookingRepository(session)
+            locked = await repository.by_id(booking.id, for_update=True)
+            assert locked is not None  # we created it a moment ago under the same token
+            locked.payment_link_id = link.id
+            locked.payment_url = link.url
+            await record_change(
+                repository,
+                locked,
+                event_type="payment_link_created",
+                source="system",
+                now=self.clock(),
+                data={"paymentLinkId": link.id},
+            )
+        log.info("booking_created", booking_id=str(booking.id), package_id=booking.package_id)
+        return locked
+
+    async def find_by_token(self, token: str) -> Booking:
+        """The booking a token opens, expired first if its time has come.
+
+        Unknown and malformed tokens are the same 404, so a guesser learns nothing.
+        """
+        if not is_well_formed(token):
+            raise BookingNotFound()
+        token_hash = hash_token(token)
+        actor = Actor.customer(token_hash)
+        async with self.database.transaction(actor) as session:
+            repository = BookingRepository(session)
+            booking = await repository.by_token_hash(token_hash)
+            if booking is None or not hashes_match(booking.token_hash, token):
+                raise BookingNotFound()
+            now = self.clock()
+            if expiry_due(booking, now):
+                booking = await repository.by_token_hash(token_hash, for_update=True)
+                assert booking is not None
+                await self._expire(repository, booking, now, source="customer")
+            return booking
+
+    async def expire_due(self, *, batch_size: int = 200) -> int:
+        """Expire every booking whose window has passed; safe to run on several hosts."""
+        expired = 0
+        while True:
+            async with self.database.transaction(SERVICE) as session:
+                repository = BookingRepository(session)
+                now = self.clock()
+                ids = await repository.ids_due_for_expiry(now, limit=batch_size)
+                for booking_id in ids:
+                    booking = await repository.by_id(booking_id, for_update=True)
+                    if booking is not None and await self._expire(
+                        repository, booking, now, source="sweep"
+                    ):
+                        expired += 1
+            if len(ids) < batch_size:
+                return expired
+
+    async def _expire(
+        self, repository: BookingRepository, booking: Booking, now: datetime, *, source: str
+    ) -> bool:
+        if not expiry_due(booking, now):
+            return False
+        await record_change(
+            repository,
+            booking,
+            event_type="booking_expired",
+            source=source,
+            now=now,
+            status=BookingStatus.EXPIRED,
+            data={"expiresAt": booking.expires_at.isoformat()},
+        )
+        log.info("booking_expired", booking_id=str(booking.id), source=source)
+        return True

@@ -1,0 +1,110 @@
+"""The `sessionbook` command: serve, migrate, sweep."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from sessionbook.settings import ConfigurationError, Settings, load_settings
+
+app = typer.Typer(help="sessionbook: sell sessions, take payment, book the calendar.")
+
+
+def _settings_or_exit() -> Settings:
+    try:
+        return load_settings()
+    except ConfigurationError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(code=2) from None
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+) -> None:
+    """Serve the API, the booking pages and (without keys) the sandbox providers."""
+    import uvicorn
+
+    from sessionbook import migrate
+    from sessionbook.observability import configure_logging
+
+    if "SITE_URL" not in os.environ:
+        # The sandbox clients call this very server, so the default must follow the port.
+        shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
+        os.environ["SITE_URL"] = f"http://{shown_host}:{port}"
+    settings = _settings_or_exit()
+    configure_logging(level=settings.log_level, json_format=settings.log_format == "json")
+    if settings.is_sqlite:
+        migrate.upgrade(settings.database_url)
+    elif not migrate.is_current(settings.database_url):
+        typer.echo("database is not at the latest migration: run `sessionbook migrate`", err=True)
+        raise typer.Exit(code=2)
+    try:
+        from sessionbook.app import create_app
+
+        create_app(settings)  # fail fast, naming the variable, before binding the port
+    except ConfigurationError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(code=2) from None
+    uvicorn.run(
+        "sessionbook.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_config=None,
+        proxy_headers=False,
+        server_header=False,
+    )
+
+
+@app.command("migrate")
+def migrate_command() -> None:
+    """Apply pending database migrations to DATABASE_URL."""
+    from sessionbook import migrate
+
+    settings = _settings_or_exit()
+    migrate.upgrade(settings.database_url)
+    typer.echo("database is at the latest migration")
+
+
+@app.command()
+def sweep(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """One pass of background duties: expire, reconcile payments, retry provider calls."""
+    from sessionbook.observability import configure_logging
+
+    settings = _settings_or_exit()
+    configure_logging(level=settings.log_level, json_format=settings.log_format == "json")
+    report = asyncio.run(_sweep(settings))
+    if as_json:
+        typer.echo(json.dumps(report))
+    else:
+        for duty, count in sorted(report.items()):
+            typer.echo(f"{duty}: {count}")
+    if any(duty.endswith("_failed") for duty in report):
+        sys.exit(1)
+
+
+async def _sweep(settings: Settings) -> dict[str, int]:
+    from sessionbook.app import build_services
+    from sessionbook.sweep import run_sweep
+
+    services = build_services(settings)
+    try:
+        return (await run_sweep(services)).counts
+    finally:
+        await services.aclose()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,51 @@
+"""Apply or check Alembic migrations for a database URL, from code (CLI, tests, serve)."""
+
+from __future__ import annotations
+
+import asyncio
+from importlib import resources
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.ext.asyncio import create_async_engine
+
+
+def alembic_config(database_url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("sessionbook") / "migrations"))
+    config.set_main_option("sqlalchemy.url", database_url)
+    config.set_main_option("path_separator", "os")
+    return config
+
+
+def upgrade(database_url: str, revision: str = "head") -> None:
+    """Bring the database to `revision`; run outside any event loop."""
+    command.upgrade(alembic_config(database_url), revision)
+
+
+def check(database_url: str) -> None:
+    """Fail when the models and the migrations disagree (alembic check)."""
+    command.check(alembic_config(database_url))
+
+
+def head_revision() -> str | None:
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    return script.get_current_head()
+
+
+async def current_revision(database_url: str) -> str | None:
+    """The revision the database is at, or None before the first migration."""
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(
+                lambda sync: MigrationContext.configure(sync).get_current_revision()
+            )
+    finally:
+        await engine.dispose()
+
+
+def is_current(database_url: str) -> bool:
+    return asyncio.run(current_revision(database_url)) == head_revision()

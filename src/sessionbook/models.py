@@ -1,0 +1,21 @@
+"""Imports every table so Alembic and tests see the whole schema in one MetaData."""
+
+from __future__ import annotations
+
+from sessionbook.bookings.models import Booking, BookingEvent
+from sessionbook.db import Base
+from sessionbook.notifications.models import OutboxMessage
+from sessionbook.payments.models import PaymentRefund, WebhookEvent
+from sessionbook.scheduling.models import SlotClaim
+
+metadata = Base.metadata
+
+__all__ = [
+    "Booking",
+    "BookingEvent",
+    "OutboxMessage",
+    "PaymentRefund",
+    "SlotClaim",
+    "WebhookEvent",
+    "metadata",
+]

@@ -1,0 +1,35 @@
+"""Tables of the scheduling domain: local claims on Cal.com slots, taken before calling Cal.com."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Integer, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from sessionbook.db import Base, UTCDateTime, utcnow
+
+
+class SlotClaim(Base):
+    """This service's hold on one start time of one event type: at most one booking per slot.
+
+    The unique constraint is the race-proof part: two bookings racing for a slot both try
+    to insert, and only one can win before either calls Cal.com.
+    """
+
+    __tablename__ = "slot_claims"
+    __table_args__ = (
+        UniqueConstraint("event_type_id", "start_time", name="uq_slot_claims_event_type_start"),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    booking_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("bookings.id", ondelete="RESTRICT"), index=True
+    )
+    event_type_id: Mapped[int] = mapped_column(Integer)
+    start_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    end_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,222 @@
+"""Every environment variable of the contract, parsed and checked once at start."""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from typing import Annotated, Any, Literal
+from urllib.parse import urlparse
+
+from pydantic import (
+    AliasChoices,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PackageId = Literal["discovery", "single", "monthly", "quarterly"]
+PACKAGE_IDS: tuple[PackageId, ...] = ("discovery", "single", "monthly", "quarterly")
+
+# Fixed, public sandbox credentials: the stand-ins never move real money, and every
+# worker of one sandbox server must agree on them.
+SANDBOX_AIRWALLEX_CLIENT_ID = "sandbox-client-id"
+SANDBOX_AIRWALLEX_API_KEY = "sandbox-api-key"  # noqa: S105 - public sandbox value
+SANDBOX_WEBHOOK_SECRET = "sandbox-webhook-secret"  # noqa: S105 - public sandbox value
+SANDBOX_CAL_API_KEY = "cal_sandbox_key"  # noqa: S105 - public sandbox value
+SANDBOX_EVENT_TYPE_IDS: dict[PackageId, int] = {
+    "discovery": 1001,
+    "single": 1002,
+    "monthly": 1003,
+    "quarterly": 1004,
+}
+
+
+class ConfigurationError(Exception):
+    """A setting is missing or wrong; the message names the variable."""
+
+
+def _check_http_url(value: str, variable: str) -> str:
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ValueError(f"{variable} must be an http(s) URL, got {value!r}")
+    return value.rstrip("/")
+
+
+OptionalSecret = Annotated[str | None, Field(default=None)]
+
+
+class Settings(BaseSettings):
+    """The service's configuration; unknown variables are ignored, bad ones stop the start."""
+
+    model_config = SettingsConfigDict(
+        env_file=None, case_sensitive=False, extra="ignore", frozen=True
+    )
+
+    database_url: str = "sqlite+aiosqlite:///./sessionbook.db"
+    site_url: str = "http://127.0.0.1:8000"
+    airwallex_base_url: str = "https://api-demo.airwallex.com"
+    airwallex_client_id: OptionalSecret
+    airwallex_api_key: OptionalSecret
+    airwallex_webhook_secret: OptionalSecret
+    cal_api_url: str = "https://api.cal.com/v2"
+    cal_api_key: OptionalSecret
+    cal_discovery_event_type_id: int | None = None
+    cal_single_event_type_id: int | None = None
+    cal_monthly_event_type_id: int | None = None
+    cal_quarterly_event_type_id: int | None = None
+    payment_window_minutes: int = Field(default=1440, ge=5, le=60 * 24 * 30)
+    scheduling_window_days: int = Field(default=90, ge=1, le=3650)
+    allowed_origins: str = ""
+    rate_limits: Literal["on", "off"] = "on"
+    trusted_proxies: str = ""
+    redis_url: str | None = None
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    catalog: str | None = Field(
+        default=None, validation_alias=AliasChoices("sessionbook_catalog", "catalog")
+    )
+    cancellation_cutoff_hours: int = Field(default=24, ge=0, le=24 * 30)
+    sweep_interval_seconds: int = Field(default=60, ge=0)
+    log_level: str = "info"
+    log_format: Literal["json", "console"] = "json"
+
+    @field_validator("site_url", "airwallex_base_url", "cal_api_url")
+    @classmethod
+    def _urls_are_http(cls, value: str, info: Any) -> str:
+        return _check_http_url(value, str(info.field_name).upper())
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not (
+            value.startswith("sqlite+aiosqlite://") or value.startswith("postgresql+asyncpg://")
+        ):
+            raise ValueError(
+                "DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
+            )
+        return value
+
+    @field_validator(
+        "airwallex_client_id",
+        "airwallex_api_key",
+        "airwallex_webhook_secret",
+        "cal_api_key",
+        "redis_url",
+        "catalog",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator(
+        "cal_discovery_event_type_id",
+        "cal_single_event_type_id",
+        "cal_monthly_event_type_id",
+        "cal_quarterly_event_type_id",
+        mode="before",
+    )
+    @classmethod
+    def _event_type_ids(cls, value: object, info: Any) -> object:
+        if isinstance(value, str):
+            if not value.strip():
+                return None
+            if not value.strip().isdigit() or int(value) <= 0:
+                raise ValueError(f"{str(info.field_name).upper()} must be a positive integer")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        has_id = self.airwallex_client_id is not None
+        has_key = self.airwallex_api_key is not None
+        if has_id != has_key:
+            missing = "AIRWALLEX_API_KEY" if has_id else "AIRWALLEX_CLIENT_ID"
+            raise ValueError(f"{missing} is required when the other Airwallex credential is set")
+        if has_id and self.airwallex_webhook_secret is None:
+            raise ValueError("AIRWALLEX_WEBHOOK_SECRET is required when credentials are set")
+        if self.cal_api_key is not None:
+            for package_id in PACKAGE_IDS:
+                if getattr(self, f"cal_{package_id}_event_type_id") is None:
+                    raise ValueError(
+                        f"CAL_{package_id.upper()}_EVENT_TYPE_ID is required when "
+                        "CAL_API_KEY is set"
+                    )
+        for proxy in self.trusted_proxy_list:
+            _check_ip(proxy)
+        for origin in self.allowed_origin_list:
+            _check_http_url(origin, "ALLOWED_ORIGINS")
+        if self.catalog is not None:
+            try:
+                json.loads(self.catalog)
+            except ValueError as exc:
+                raise ValueError(f"SESSIONBOOK_CATALOG is not valid JSON: {exc}") from exc
+        return self
+
+    @property
+    def payments_live(self) -> bool:
+        """Real Airwallex credentials given: no payment stand-in is served."""
+        return self.airwallex_client_id is not None
+
+    @property
+    def calendar_live(self) -> bool:
+        """A real Cal.com key given: no calendar stand-in is served."""
+        return self.cal_api_key is not None
+
+    @property
+    def sandbox(self) -> bool:
+        """Any stand-in is served, so pages show the sandbox notice."""
+        return not (self.payments_live and self.calendar_live)
+
+    @property
+    def rate_limits_enabled(self) -> bool:
+        return self.rate_limits == "on"
+
+    @cached_property
+    def allowed_origin_list(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip()]
+
+    @cached_property
+    def trusted_proxy_list(self) -> list[str]:
+        return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def webhook_secret(self) -> str:
+        """The secret webhooks are verified with: the configured one, or the sandbox's."""
+        return self.airwallex_webhook_secret or SANDBOX_WEBHOOK_SECRET
+
+    def event_type_id(self, package_id: PackageId) -> int:
+        configured: int | None = getattr(self, f"cal_{package_id}_event_type_id")
+        return configured if configured is not None else SANDBOX_EVENT_TYPE_IDS[package_id]
+
+
+def _check_ip(value: str) -> None:
+    import ipaddress
+
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError as exc:
+        raise ValueError(f"TRUSTED_PROXIES has an invalid address {value!r}") from exc
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the environment; turn pydantic's errors into one message naming the variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigurationError(describe_validation_error(exc)) from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        location = ".".join(str(part) for part in error["loc"]).upper()
+        message = str(error["msg"]).removeprefix("Value error, ")
+        lines.append(f"{location}: {message}" if location else message)
+    return "configuration error: " + "; ".join(lines)

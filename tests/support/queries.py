@@ -1,0 +1,43 @@
+"""Read what the API wrote, straight from the database, as the service role."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+
+from sessionbook.bookings.models import Booking, BookingEvent
+from sessionbook.bookings.repository import BookingRepository
+from sessionbook.db import SERVICE, Database
+
+
+async def booking_row(database: Database, booking_id: str | uuid.UUID) -> Booking:
+    async with database.transaction(SERVICE) as session:
+        booking = await BookingRepository(session).by_id(uuid.UUID(str(booking_id)))
+        assert booking is not None, f"booking {booking_id} not stored"
+        return booking
+
+
+async def audit_trail(database: Database, booking_id: str | uuid.UUID) -> Sequence[BookingEvent]:
+    async with database.transaction(SERVICE) as session:
+        return await BookingRepository(session).events_of(uuid.UUID(str(booking_id)))
+
+
+async def event_types(database: Database, booking_id: str | uuid.UUID) -> list[str]:
+    return [event.event_type for event in await audit_trail(database, booking_id)]
+
+
+async def set_booking(database: Database, booking_id: str | uuid.UUID, **values: Any) -> None:
+    """Move a booking behind the API's back, e.g. its expiry into the past."""
+    async with database.transaction(SERVICE) as session:
+        await session.execute(
+            update(Booking).where(Booking.id == uuid.UUID(str(booking_id))).values(**values)
+        )
+
+
+def parse_utc(text: str) -> datetime:
+    assert text.endswith("Z"), f"{text!r} is not UTC with Z"
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
