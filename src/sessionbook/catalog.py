@@ -1,4 +1,4 @@
-"""The packages on sale: price, currency, duration, title and Cal.com event type, set by the server."""
+"""The packages on sale: price, currency, duration, title and Cal.com event type."""
 
 from __future__ import annotations
 
@@ -70,7 +70,10 @@ class Catalog:
         self._packages = {package.id: package for package in packages}
 
     def get(self, package_id: str) -> Package | None:
-        return self._packages.get(package_id)  # type: ignore[call-overload]
+        for package in self._packages.values():
+            if package.id == package_id:
+                return package
+        return None
 
     def __getitem__(self, package_id: PackageId) -> Package:
         return self._packages[package_id]
@@ -121,7 +124,11 @@ def _check(package: Package) -> None:
         raise ConfigurationError(f"{where}.priceCents must not be negative")
     if not 5 <= package.duration_minutes <= 480:
         raise ConfigurationError(f"{where}.durationMinutes must be between 5 and 480")
-    if len(package.currency) != 3 or not package.currency.isalpha() or not package.currency.isupper():
+    if (
+        len(package.currency) != 3
+        or not package.currency.isalpha()
+        or not package.currency.isupper()
+    ):
         raise ConfigurationError(f"{where}.currency must be an ISO 4217 code like USD")
     if not package.title.strip():
         raise ConfigurationError(f"{where}.title must not be empty")

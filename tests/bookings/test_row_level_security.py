@@ -87,9 +87,7 @@ async def test_select_without_where_returns_only_the_callers_row(
     async with app_db.transaction(Actor.customer(first.token_hash)) as session:
         rows = (await session.execute(text("SELECT id FROM bookings"))).scalars().all()
         events = (
-            (await session.execute(text("SELECT booking_id FROM booking_events")))
-            .scalars()
-            .all()
+            (await session.execute(text("SELECT booking_id FROM booking_events"))).scalars().all()
         )
     assert [str(row) for row in rows] == [str(first.id)]
     assert {str(row) for row in events} == {str(first.id)}
@@ -116,8 +114,14 @@ async def test_update_reaches_only_the_callers_row(
     assert other.rowcount == 0  # type: ignore[attr-defined]
     async with app_db.transaction(SERVICE) as session:
         notes = dict(
-            (await session.execute(text("SELECT id, notes FROM bookings WHERE id IN (:a, :b)"),
-                                   {"a": first.id, "b": second.id})).tuples().all()
+            (
+                await session.execute(
+                    text("SELECT id, notes FROM bookings WHERE id IN (:a, :b)"),
+                    {"a": first.id, "b": second.id},
+                )
+            )
+            .tuples()
+            .all()
         )
     assert notes == {first.id: "touched", second.id: None}
 

@@ -11,7 +11,7 @@ from sessionbook.api.ratelimit import LIMITS, client_address
 from sessionbook.container import Services
 from sessionbook.errors import RateLimited, ValidationFailed
 
-TOKEN_HEADER = "X-Booking-Token"
+TOKEN_HEADER = "X-Booking-Token"  # noqa: S105 - a header name
 
 
 def get_services(request: Request) -> Services:
@@ -49,9 +49,7 @@ def presented_token(request: Request) -> str:
     if token is None:
         token = request.query_params.get("token")
     if token is None or not token.strip():
-        raise ValidationFailed(
-            "A booking token is required.", fields={"token": "is required"}
-        )
+        raise ValidationFailed("A booking token is required.", fields={"token": "is required"})
     return token.strip()
 
 

@@ -35,7 +35,9 @@ def validation_fields(errors: list[dict[str, Any]] | Any) -> dict[str, str]:
     """Map pydantic's error list to `{field: message}`, naming top-level camelCase fields."""
     fields: dict[str, str] = {}
     for error in errors:
-        location = [part for part in error.get("loc", ()) if part not in ("body", "query", "header")]
+        location = [
+            part for part in error.get("loc", ()) if part not in ("body", "query", "header")
+        ]
         kind = error.get("type", "")
         if kind == "json_invalid":
             fields.setdefault("body", "is not valid JSON")
@@ -60,7 +62,9 @@ def _body_message(kind: str) -> str:
 
 
 def _clean_message(message: str) -> str:
-    return message.removeprefix("Value error, ").removeprefix("value is not a valid email address: ")
+    return message.removeprefix("Value error, ").removeprefix(
+        "value is not a valid email address: "
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:

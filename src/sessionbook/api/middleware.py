@@ -26,10 +26,6 @@ PAGE_CSP = (
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 
 
-class _BodyTooLarge(Exception):
-    pass
-
-
 class BodyLimitMiddleware:
     """Refuse bodies over 64 KB with 413, by header or by counting what arrives."""
 
@@ -50,34 +46,53 @@ class BodyLimitMiddleware:
                 if declared > self.max_bytes:
                     await _send_too_large(send)
                     return
+        # Read the whole body first (it is small by definition), so the limit holds even for
+        # chunked uploads without a Content-Length, whatever the framework does with errors.
+        chunks: list[bytes] = []
         received = 0
-        response_started = False
-
-        async def counting_receive() -> Message:
-            nonlocal received
+        more_body = True
+        while more_body:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _BodyTooLarge
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-            await send(message)
-
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except _BodyTooLarge:
-            if not response_started:
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            more_body = message.get("more_body", False)
+            if received > self.max_bytes:
+                await _drain(receive, more_body, limit=16 * self.max_bytes - received)
                 await _send_too_large(send)
+                return
+            chunks.append(chunk)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+async def _drain(receive: Receive, more_body: bool, *, limit: int) -> None:
+    """Read and drop the rest of a refused upload (up to a bound), so the client hears the 413."""
+    while more_body and limit > 0:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+        limit -= len(message.get("body", b""))
+        more_body = message.get("more_body", False)
 
 
 async def _send_too_large(send: Send) -> None:
     body = json.dumps(
-        {"error": {"code": "payload_too_large", "message": "The request body is larger than 64 KB."}}
+        {
+            "error": {
+                "code": "payload_too_large",
+                "message": "The request body is larger than 64 KB.",
+            }
+        }
     ).encode()
     await send(
         {
@@ -164,7 +179,7 @@ class RequestLogMiddleware:
 def _incoming_request_id(scope: Scope) -> str | None:
     for name, value in scope["headers"]:
         if name == b"x-request-id":
-            candidate = value.decode("latin-1")
+            candidate: str = value.decode("latin-1")
             if 0 < len(candidate) <= 64 and candidate.replace("-", "").isalnum():
                 return candidate
     return None

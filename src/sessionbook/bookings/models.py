@@ -54,8 +54,9 @@ class Booking(Base):
         CheckConstraint(_in("status", BookingStatus), name="status_valid"),
         CheckConstraint(_in("payment_status", PaymentStatus), name="payment_status_valid"),
         CheckConstraint("amount_cents >= 0", name="amount_not_negative"),
-        CheckConstraint("refunded_cents >= 0 AND refunded_cents <= amount_cents",
-                        name="refund_within_amount"),
+        CheckConstraint(
+            "refunded_cents >= 0 AND refunded_cents <= amount_cents", name="refund_within_amount"
+        ),
         CheckConstraint(
             "package_id IN ('discovery', 'single', 'monthly', 'quarterly')", name="package_valid"
         ),
@@ -80,9 +81,7 @@ class Booking(Base):
     customer_phone: Mapped[str | None] = mapped_column(String(40))
     customer_timezone: Mapped[str | None] = mapped_column(String(64))
     notes: Mapped[str | None] = mapped_column(Text)
-    booking_metadata: Mapped[dict[str, Any]] = mapped_column(
-        "metadata", JSONType, default=dict
-    )
+    booking_metadata: Mapped[dict[str, Any]] = mapped_column("metadata", JSONType, default=dict)
     status: Mapped[str] = mapped_column(String(20))
     payment_status: Mapped[str] = mapped_column(String(20))
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from fastapi import APIRouter, Depends
 
 from sessionbook.api.deps import BadTokenGuardDep, ServicesDep, TokenDep, rate_limited
@@ -56,9 +55,9 @@ def status_response(booking: Booking) -> BookingStatusResponse:
     )
     return BookingStatusResponse(
         id=booking.id,
-        status=booking.status,  # type: ignore[arg-type]
-        payment_status=booking.payment_status,  # type: ignore[arg-type]
-        package_id=booking.package_id,  # type: ignore[arg-type]
+        status=booking.status,
+        payment_status=booking.payment_status,
+        package_id=booking.package_id,
         amount_cents=booking.amount_cents,
         currency=booking.currency,
         customer_name=booking.customer_name,

@@ -57,7 +57,9 @@ class CreateBookingRequest(RequestModel):
     customer_name: Annotated[str, Field(min_length=2, max_length=100), AfterValidator(_single_line)]
     customer_email: Annotated[EmailStr, Field(max_length=255), AfterValidator(_email_length)]
     customer_phone: Annotated[
-        str | None, Field(default=None, max_length=40), AfterValidator(lambda v: v and _single_line(v))
+        str | None,
+        Field(default=None, max_length=40),
+        AfterValidator(lambda v: v and _single_line(v)),
     ] = None
     notes: Annotated[str | None, Field(default=None, max_length=1000)] = None
     metadata: dict[str, MetadataValue] | None = None
@@ -78,9 +80,7 @@ class CreateBookingRequest(RequestModel):
             raise ValueError(f"must have at most {METADATA_MAX_KEYS} keys")
         for key, item in value.items():
             if not key or len(key) > METADATA_KEY_MAX_LENGTH or has_control_characters(key):
-                raise ValueError(
-                    f"keys must be 1-{METADATA_KEY_MAX_LENGTH} printable characters"
-                )
+                raise ValueError(f"keys must be 1-{METADATA_KEY_MAX_LENGTH} printable characters")
             if isinstance(item, float) and not is_finite_number(item):
                 raise ValueError("numbers must be finite")
         if len(json.dumps(value, ensure_ascii=False).encode()) > METADATA_MAX_BYTES:

@@ -112,9 +112,7 @@ class BookingService:
                 request_id=f"booking-{booking.id}-link",
             )
         except PaymentProviderError as exc:
-            log.warning(
-                "payment_link_failed", booking_id=str(booking.id), provider_code=exc.code
-            )
+            log.warning("payment_link_failed", booking_id=str(booking.id), provider_code=exc.code)
             async with self.database.transaction(actor) as session:
                 repository = BookingRepository(session)
                 locked = await repository.by_id(booking.id, for_update=True)

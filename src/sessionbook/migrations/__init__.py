@@ -1,1 +1,1 @@
-"""Alembic migrations, shipped inside the package so `sessionbook migrate` works wherever installed."""
+"""Alembic migrations, shipped inside the package so `sessionbook migrate` works anywhere."""

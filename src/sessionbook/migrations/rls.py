@@ -10,7 +10,7 @@ ADMIN = "sessionbook_admin"
 ROLES = (CUSTOMER, SERVICE, ADMIN)
 
 # The customer's transaction sets this (set_config(..., true)) to the hash of its token.
-TOKEN_HASH_SETTING = "current_setting('sessionbook.token_hash', true)"
+TOKEN_HASH_SETTING = "current_setting('sessionbook.token_hash', true)"  # noqa: S105 - a setting name
 
 
 def is_postgresql() -> bool:
