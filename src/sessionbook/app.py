@@ -39,7 +39,8 @@ def build_services(settings: Settings) -> Services:
     catalog = build_catalog(settings)
     database = Database(settings.database_url)
     if settings.payments_live:
-        assert settings.airwallex_client_id and settings.airwallex_api_key
+        assert settings.airwallex_client_id
+        assert settings.airwallex_api_key
         payments = AirwallexClient(
             settings.airwallex_base_url,
             settings.airwallex_client_id,
@@ -129,6 +130,7 @@ def _mount_airwallex_sandbox(app: FastAPI, settings: Settings) -> None:
             webhook_url=settings.site_url + "/functions/v1/payment-webhook",
             webhook_secret=settings.webhook_secret,
             public_base_url=settings.site_url + AIRWALLEX_SANDBOX_PATH,
+            return_url=settings.site_url + "/book",
         ),
     )
 

@@ -1,0 +1,1 @@
+"""Payments: the Airwallex port, its httpx client, webhook signatures and money conversions."""
