@@ -22,9 +22,9 @@ PACKAGE_IDS: tuple[PackageId, ...] = ("discovery", "single", "monthly", "quarter
 # Fixed, public sandbox credentials: the stand-ins never move real money, and every
 # worker of one sandbox server must agree on them.
 SANDBOX_AIRWALLEX_CLIENT_ID = "sandbox-client-id"
-SANDBOX_AIRWALLEX_API_KEY = "sandbox-api-key"  # noqa: S105 - public sandbox value
+SANDBOX_AIRWALLEX_API_KEY = "sandbox-api-key"
 SANDBOX_WEBHOOK_SECRET = "sandbox-webhook-secret"  # noqa: S105 - public sandbox value
-SANDBOX_CAL_API_KEY = "cal_sandbox_key"  # noqa: S105 - public sandbox value
+SANDBOX_CAL_API_KEY = "cal_sandbox_key"
 SANDBOX_EVENT_TYPE_IDS: dict[PackageId, int] = {
     "discovery": 1001,
     "single": 1002,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
 from pathlib import Path
@@ -61,10 +62,8 @@ async def create_postgres_database(admin_url: str) -> tuple[str, str]:
             "SELECT 1 FROM pg_roles WHERE rolname = $1", APP_LOGIN_ROLE
         )
         if not exists:
-            try:
+            with contextlib.suppress(asyncpg.DuplicateObjectError):
                 await connection.execute(f"CREATE ROLE {APP_LOGIN_ROLE} LOGIN NOINHERIT")
-            except asyncpg.DuplicateObjectError:
-                pass
     finally:
         await connection.close()
     owner_url = with_database(admin_url, name)
