@@ -120,3 +120,6 @@ def configure_logging(*, level: str = "info", json_format: bool = True) -> None:
         logger.addFilter(RedactingFilter())
     # Our own middleware writes the access line, with the token redacted and a request id.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    # httpx logs every URL at INFO; provider URLs can carry a customer's email in a filter.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
