@@ -87,6 +87,14 @@ class ProviderUnavailable(ServiceError):
     )
 
 
+class RefundNotAllowed(ServiceError):
+    """An operator's or a cancellation's refund that cannot be made as asked."""
+
+    status_code = 409
+    code = "refund_not_allowed"
+    default_message = "This booking has nothing left to refund."
+
+
 class NotFound(ServiceError):
     status_code = 404
     code = "not_found"

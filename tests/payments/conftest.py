@@ -1,4 +1,4 @@
-"""Fixtures: the Airwallex stand-in and a webhook receiver, each on its own real loopback port."""
+"""Fixtures: the Airwallex stand-in, a webhook receiver, and the whole app serving payments."""
 
 from __future__ import annotations
 
@@ -16,9 +16,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 
+from sessionbook.db import Database
 from sessionbook.payments.client import AirwallexClient
 from sessionbook.payments.gateway import PaymentLink
 from sessionbook.sandbox.airwallex import create_airwallex_sandbox
+from tests.conftest import DatabaseUnderTest, RunningServer, run_server
+from tests.payments.shop import Shop, in_app_airwallex, make_fast
 from tests.support.live_server import free_port, live_server
 
 CLIENT_ID = "test-client-id"
@@ -209,3 +212,19 @@ async def new_link(
 async def link(client: AirwallexClient) -> PaymentLink:
     """A fresh 19.99 USD link for booking bk_0001."""
     return await new_link(client)
+
+
+@pytest.fixture(scope="module")
+def shop_server(test_db: DatabaseUnderTest) -> Iterator[RunningServer]:
+    """The whole app in sandbox mode, its stand-in tuned to redeliver and settle quickly."""
+    with run_server(test_db) as running:
+        make_fast(in_app_airwallex(running))
+        yield running
+
+
+@pytest.fixture
+async def shop(shop_server: RunningServer, owner_db: Database) -> AsyncIterator[Shop]:
+    async with shop_server.client() as http:
+        driven = Shop(shop_server, http, owner_db)
+        yield driven
+        await driven.clear_faults()

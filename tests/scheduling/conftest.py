@@ -1,4 +1,4 @@
-"""Live Cal.com stand-ins (London host mounted under a prefix, New York host at the root)."""
+"""Live Cal.com stand-ins (London under a prefix, New York at the root), and the whole app."""
 
 from __future__ import annotations
 
@@ -11,8 +11,11 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from sessionbook.db import Database
 from sessionbook.sandbox.cal import EventTypeSpec, create_cal_sandbox
 from sessionbook.scheduling.client import CalComClient
+from tests.conftest import RunningServer
+from tests.scheduling.flow import Flow
 from tests.support.live_server import free_port, live_server
 
 API_KEY = "cal_test_0123456789abcdef"
@@ -112,3 +115,13 @@ async def new_york_sandbox(new_york_root: str) -> AsyncIterator[Sandbox]:
 async def client(sandbox: Sandbox) -> AsyncIterator[CalComClient]:
     async with sandbox.client() as calendar:
         yield calendar
+
+
+@pytest.fixture
+async def flow(server: RunningServer, owner_db: Database) -> AsyncIterator[Flow]:
+    """The whole app (module's server) with its Cal.com stand-in and database made clean."""
+    async with server.client() as http:
+        driven = Flow(server, http, owner_db)
+        await driven.reset()
+        yield driven
+        await driven.reset()

@@ -105,6 +105,7 @@ def create_cal_sandbox(
     host_email: str = "coach@sandbox.invalid",
     rate_limit_per_minute: int | None = None,
     clock: Clock | None = None,
+    first_booking_id: int = 1,
 ) -> FastAPI:
     """The Cal.com stand-in as an ASGI app.
 
@@ -112,6 +113,7 @@ def create_cal_sandbox(
     `{public_base_url}/video/{uid}`). `rate_limit_per_minute` turns on Cal.com's throttle
     (Cal.com: 120 per API key); off by default so that test suites are not throttled.
     `clock` replaces the wall clock (tests of DST dates); POST /_sandbox/clock overrides both.
+    `first_booking_id` lets a stand-in restarted in front of a kept database avoid old ids.
     """
     if not api_key:
         raise ValueError("the Cal.com sandbox needs an API key to check")
@@ -120,6 +122,8 @@ def create_cal_sandbox(
     _check_weekly_hours(weekly_hours)
     if slot_interval_minutes is not None and slot_interval_minutes <= 0:
         raise ValueError("slot_interval_minutes must be positive")
+    if first_booking_id < 1:
+        raise ValueError("first_booking_id must be positive")
     if min_notice_minutes < 0 or booking_horizon_days <= 0:
         raise ValueError("min_notice_minutes must be >= 0 and booking_horizon_days > 0")
     store = CalSandboxStore(
@@ -141,6 +145,7 @@ def create_cal_sandbox(
         ),
         public_base_url=public_base_url.rstrip("/"),
         clock=clock or _wall_clock,
+        next_booking_id=first_booking_id,
     )
     limiter = RateLimiter(rate_limit_per_minute) if rate_limit_per_minute else None
     app = FastAPI(title="Cal.com sandbox", docs_url=None, redoc_url=None, openapi_url=None)

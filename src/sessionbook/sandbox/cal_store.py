@@ -139,7 +139,7 @@ class CalSandboxStore:
         self.faults.clear()
         self.requests_seen.clear()
         self.clock_override = None
-        self.next_booking_id = 1
+        # Ids keep growing, as Cal.com's do: a database may still hold ids from before the reset.
 
     def busy(self, *, ignoring_uid: str | None = None) -> Iterator[Interval]:
         """The host's taken intervals: every active booking, of any event type."""

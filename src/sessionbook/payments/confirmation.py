@@ -1,0 +1,96 @@
+"""Asking Airwallex whether a booking is paid: the truth a webhook only hints at.
+
+The booking's own payment link is asked first (status PAID and
+`latest_successful_payment_intent_id`), then that intent (status SUCCEEDED, amount, currency).
+An intent named by the event is looked at too, for the moment when the link has not caught up
+yet; it counts only if it was made for this booking (its link, `merchant_order_id` or
+`metadata.booking_id`, all fields we set). No database access here.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import structlog
+
+from sessionbook.payments.errors import PaymentNotFound
+from sessionbook.payments.gateway import PaymentGateway, PaymentIntent
+
+log = structlog.get_logger(__name__)
+
+
+class CheckOutcome(enum.Enum):
+    PAID = "paid"
+    UNPAID = "unpaid"
+    MISMATCH = "mismatch"
+
+
+@dataclass(frozen=True)
+class ExpectedPayment:
+    """What the booking says it should be paid: our snapshot, read before asking Airwallex."""
+
+    booking_id: str
+    link_id: str | None
+    amount_cents: int
+    currency: str
+
+
+@dataclass(frozen=True)
+class PaymentCheck:
+    outcome: CheckOutcome
+    intent: PaymentIntent | None = None
+    reason: str | None = None
+
+    @property
+    def paid(self) -> bool:
+        return self.outcome is CheckOutcome.PAID
+
+
+async def check_payment(
+    gateway: PaymentGateway, expected: ExpectedPayment, *, hinted_intent_id: str | None = None
+) -> PaymentCheck:
+    """PAID only for a succeeded intent of this booking with exactly its amount and currency.
+
+    Raises PaymentProviderUnavailable when Airwallex cannot answer; a missing link or intent
+    is an answer ("not paid"), not a failure.
+    """
+    candidates: list[str] = []
+    if expected.link_id is not None:
+        try:
+            link = await gateway.get_payment_link(expected.link_id)
+        except PaymentNotFound:
+            log.warning(
+                "payment_link_unknown_to_provider",
+                booking_id=expected.booking_id,
+                link_id=expected.link_id,
+            )
+        else:
+            if link.paid and link.latest_successful_payment_intent_id:
+                candidates.append(link.latest_successful_payment_intent_id)
+    if hinted_intent_id and hinted_intent_id not in candidates:
+        candidates.append(hinted_intent_id)
+    for intent_id in candidates:
+        try:
+            intent = await gateway.get_payment_intent(intent_id)
+        except PaymentNotFound:
+            continue
+        if not intent.succeeded or not _made_for(intent, expected):
+            continue
+        if (intent.amount_cents, intent.currency) != (expected.amount_cents, expected.currency):
+            return PaymentCheck(
+                CheckOutcome.MISMATCH,
+                intent,
+                reason=(
+                    f"paid {intent.amount_cents} {intent.currency}, "
+                    f"expected {expected.amount_cents} {expected.currency}"
+                ),
+            )
+        return PaymentCheck(CheckOutcome.PAID, intent)
+    return PaymentCheck(CheckOutcome.UNPAID)
+
+
+def _made_for(intent: PaymentIntent, expected: ExpectedPayment) -> bool:
+    if expected.link_id is not None and intent.payment_link_id == expected.link_id:
+        return True
+    return expected.booking_id in (intent.merchant_order_id, intent.metadata.get("booking_id"))

@@ -1,0 +1,222 @@
+"""One scheduling attempt after its slot is claimed: the Cal.com call and what follows it.
+
+Steps 2 and 3 of the scheme in `service`: Cal.com is asked with no transaction open, then the
+outcome is recorded under the row lock if the lease is still ours. Every way out either records
+the Cal.com booking, lets the claim go (nothing was made), or keeps the claim for recovery
+(unknown whether anything was made).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+import structlog
+
+from sessionbook.bookings.models import Booking
+from sessionbook.db import Actor
+from sessionbook.errors import BookingNotSchedulable, ProviderUnavailable, SlotUnavailable
+from sessionbook.scheduling.calendar import CalBooking
+from sessionbook.scheduling.errors import CalendarError, CalendarUnavailable
+from sessionbook.scheduling.errors import SlotUnavailable as CalendarSlotTaken
+from sessionbook.scheduling.recovery import METADATA_KEY
+from sessionbook.scheduling.steps import (
+    CALENDAR_IN_DOUBT,
+    FAILED,
+    IN_DOUBT,
+    SLOT_TAKEN_MESSAGE,
+    UNCONFIRMED,
+    Repos,
+    adopt,
+    adoptable,
+    lease_active,
+    release,
+)
+from sessionbook.wire import format_utc
+
+if TYPE_CHECKING:
+    from sessionbook.scheduling.service import SchedulingService
+
+log = structlog.get_logger(__name__)
+
+NOT_OFFERED = "That time is not offered. Please pick one of the available times."
+CALENDAR_DOWN = (
+    "The calendar is not answering, so nothing was booked. Your booking is kept; please retry."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Attendee:
+    """Who Cal.com books: the customer's own details, never the token."""
+
+    name: str
+    email: str
+    phone: str | None
+    time_zone: str
+    notes: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """A claimed slot under a lease: what the Cal.com call needs, and the lease to prove it."""
+
+    booking_id: uuid.UUID
+    actor: Actor
+    lease: datetime
+    event_type_id: int
+    start: datetime
+    end: datetime
+    duration_minutes: int
+    attendee: Attendee
+    moving_uid: str | None
+    look_first: bool
+
+
+class Attempts:
+    """Runs claimed attempts against Cal.com for a SchedulingService."""
+
+    def __init__(self, scheduling: SchedulingService) -> None:
+        self.scheduling = scheduling
+
+    async def carry_out(self, attempt: Attempt) -> Booking:
+        """Steps 2 and 3: ask Cal.com, then record what it did (or let the claim go)."""
+        try:
+            if attempt.look_first:
+                earlier = await self._earlier_booking(attempt)
+                if earlier is not None:
+                    return await self._adopt_earlier(attempt, earlier)
+            if not await self._is_offered(attempt):
+                await self._give_up(attempt, FAILED, "not_offered")
+                raise SlotUnavailable(NOT_OFFERED)
+        except CalendarError as exc:
+            await self._give_up(attempt, FAILED, "calendar_unavailable")
+            raise ProviderUnavailable(CALENDAR_DOWN) from exc
+        try:
+            made = await self._write(attempt)
+        except CalendarSlotTaken:
+            await self._give_up(attempt, FAILED, "slot_taken")
+            raise SlotUnavailable(SLOT_TAKEN_MESSAGE) from None
+        except CalendarUnavailable as exc:
+            made = await self._found_after_failure(attempt, exc)
+        except CalendarError as exc:
+            # A refusal (4xx) means nothing was made; it is ours to fix, not the customer's.
+            log.error("calendar_refused", code=exc.code, status=exc.status_code)
+            await self._give_up(attempt, FAILED, "calendar_refused")
+            raise ProviderUnavailable(CALENDAR_DOWN) from exc
+        return await self._complete(attempt, made)
+
+    async def _write(self, attempt: Attempt) -> CalBooking:
+        if attempt.moving_uid is not None:
+            return await self.scheduling.calendar.reschedule_booking(
+                attempt.moving_uid, attempt.start, "Rescheduled by the customer"
+            )
+        attendee = attempt.attendee
+        return await self.scheduling.calendar.create_booking(
+            event_type_id=attempt.event_type_id,
+            start=attempt.start,
+            duration_minutes=attempt.duration_minutes,
+            attendee_name=attendee.name,
+            attendee_email=attendee.email,
+            attendee_time_zone=attendee.time_zone,
+            attendee_phone=attendee.phone,
+            notes=attendee.notes,
+            metadata={METADATA_KEY: str(attempt.booking_id)},
+        )
+
+    async def _is_offered(self, attempt: Attempt) -> bool:
+        slots = await self.scheduling.slots_of(
+            attempt.event_type_id, attempt.start, attempt.end, "UTC", attempt.duration_minutes
+        )
+        return any(slot.start == attempt.start for slot in slots)
+
+    async def _found_after_failure(self, attempt: Attempt, failure: CalendarError) -> CalBooking:
+        """After a failed write: the booking Cal.com made anyway, or ProviderUnavailable."""
+        try:
+            found = await self.scheduling.recovery.made_for(
+                attempt.booking_id,
+                attempt.attendee.email,
+                [(attempt.event_type_id, attempt.start, attempt.end)],
+                ignoring_uid=attempt.moving_uid,
+            )
+        except CalendarError:
+            # Unknown whether it booked: keep the claim; the next request or sweep asks again.
+            await self._give_up(attempt, IN_DOUBT, "calendar_unavailable", keep_claims=True)
+            raise ProviderUnavailable(CALENDAR_IN_DOUBT) from failure
+        if not found:
+            await self._give_up(attempt, UNCONFIRMED, "calendar_unavailable")
+            raise ProviderUnavailable(CALENDAR_DOWN) from failure
+        log.info("calendar_booking_found_after_failure", booking_id=str(attempt.booking_id))
+        return found[0]
+
+    async def _earlier_booking(self, attempt: Attempt) -> CalBooking | None:
+        """A booking an earlier, unconfirmed attempt made after all (Cal.com answered late)."""
+        now = self.scheduling.clock()
+        for made in await self.scheduling.calendar.find_bookings_by_metadata(
+            attendee_email=attempt.attendee.email,
+            start_from=now,
+            end_until=now + timedelta(days=400),
+            metadata={METADATA_KEY: str(attempt.booking_id)},
+            event_type_id=attempt.event_type_id,
+        ):
+            if made.is_active:
+                return made
+        return None
+
+    async def _adopt_earlier(self, attempt: Attempt, earlier: CalBooking) -> Booking:
+        booking = await self._complete(attempt, earlier)
+        if earlier.start != attempt.start:
+            raise BookingNotSchedulable(
+                "An earlier request for this booking went through after all: it is scheduled "
+                f"for {format_utc(earlier.start)}."
+            )
+        return booking
+
+    async def _give_up(
+        self, attempt: Attempt, event_type: str, reason: str, *, keep_claims: bool = False
+    ) -> None:
+        async with self.scheduling.database.transaction(attempt.actor) as session:
+            repos = Repos.of(session)
+            booking = await repos.bookings.by_id(attempt.booking_id, for_update=True)
+            if booking is None or booking.schedule_lease_until != attempt.lease:
+                return  # someone else settled it meanwhile; theirs is the word
+            await release(
+                repos,
+                booking,
+                now=self.scheduling.clock(),
+                source="customer",
+                event_type=event_type,
+                data={"reason": reason, "start": format_utc(attempt.start)},
+                keep_claims=keep_claims,
+            )
+        log.info("scheduling_failed", booking_id=str(attempt.booking_id), reason=reason)
+
+    async def _complete(self, attempt: Attempt, made: CalBooking) -> Booking:
+        compensate = False
+        async with self.scheduling.database.transaction(attempt.actor) as session:
+            repos = Repos.of(session)
+            booking = await repos.bookings.by_id(attempt.booking_id, for_update=True)
+            assert booking is not None  # bookings are never deleted
+            now = self.scheduling.clock()
+            ours = booking.schedule_lease_until == attempt.lease or not lease_active(booking, now)
+            if booking.cal_uid == made.uid:
+                pass  # a recovery adopted it while we were away
+            elif ours and adoptable(booking) and booking.cal_uid == attempt.moving_uid:
+                await adopt(repos, booking, made, now=now, source="customer")
+            else:
+                compensate = True
+        self.scheduling.slot_cache.clear()
+        if compensate:
+            # The booking changed under us (cancelled, or taken over after our lease lapsed):
+            # the Cal.com booking we just made belongs to nothing, so it goes.
+            await self.scheduling.recovery.cancel_quietly(made.uid, "Superseded")
+            raise BookingNotSchedulable(
+                "This booking changed while it was being scheduled. Please check its status."
+            )
+        log.info(
+            "booking_scheduled",
+            booking_id=str(booking.id),
+            moved=attempt.moving_uid is not None,
+        )
+        return booking

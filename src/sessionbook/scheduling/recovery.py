@@ -1,0 +1,237 @@
+"""Settling scheduling attempts that never finished, and the sweep duties built on that.
+
+An attempt that dies after taking its lease and claim (a crash, a lost answer we could not check)
+leaves a lapsed lease and a claim behind. Whether Cal.com made the booking is then asked by the
+booking id we put in its metadata: found, it is adopted; not found, the claim is released. The
+same lease that guards a customer's request guards the recovery, so the two never act at once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import structlog
+
+from sessionbook.bookings.models import BookingStatus
+from sessionbook.bookings.transitions import record_change
+from sessionbook.db import SERVICE, Database
+from sessionbook.scheduling.calendar import CalBooking, Calendar
+from sessionbook.scheduling.errors import CalendarError, CalendarNotFound
+from sessionbook.scheduling.steps import (
+    CALENDAR_CANCELLED,
+    RELEASED,
+    Repos,
+    adopt,
+    adoptable,
+    lease_active,
+    pending_claims,
+    release,
+)
+from sessionbook.wire import format_utc
+
+log = structlog.get_logger(__name__)
+
+METADATA_KEY = "booking_id"
+ClaimedTime = tuple[int, datetime, datetime]
+
+
+class RecoveryIncomplete(Exception):
+    """Some bookings could not be settled because Cal.com did not answer; the next pass retries."""
+
+
+class Recovery:
+    """Asks Cal.com what became of unfinished attempts, and cancels what we no longer want."""
+
+    def __init__(
+        self,
+        *,
+        database: Database,
+        calendar: Calendar,
+        lease: timedelta,
+        clock: Callable[[], datetime],
+        on_change: Callable[[], None],
+    ) -> None:
+        self.database = database
+        self.calendar = calendar
+        self.lease = lease
+        self.clock = clock
+        self.on_change = on_change
+
+    async def recover(self, booking_id: uuid.UUID, *, source: str) -> str:
+        """Settle one booking's unfinished attempt: "adopted", "released", "idle" or "busy".
+
+        Raises CalendarError when Cal.com cannot be asked; the lease then lapses again and the
+        next request or sweep tries once more.
+        """
+        now = self.clock()
+        lease = now + self.lease
+        async with self.database.transaction(SERVICE) as session:
+            repos = Repos.of(session)
+            booking = await repos.bookings.by_id(booking_id, for_update=True)
+            if booking is None or lease_active(booking, now):
+                return "busy"
+            pending = pending_claims(booking, list(await repos.claims.of_booking(booking.id)))
+            if not pending:
+                if booking.schedule_lease_until is None:
+                    return "idle"
+                # A lapsed lease with no claim behind it: a cancellation died before Cal.com
+                # answered, or after; either way the booking row still says what is true for us.
+                booking.schedule_lease_until = None
+                await record_change(
+                    repos.bookings,
+                    booking,
+                    event_type=RELEASED,
+                    source=source,
+                    now=now,
+                    data={"claims": []},
+                )
+                return "released"
+            booking.schedule_lease_until = lease
+            email = booking.customer_email
+            current_uid = booking.cal_uid
+            claimed: list[ClaimedTime] = [
+                (claim.event_type_id, claim.start_time, claim.end_time) for claim in pending
+            ]
+        try:
+            found = await self.made_for(booking_id, email, claimed, ignoring_uid=current_uid)
+        except CalendarError:
+            await self._lapse(booking_id, lease)
+            raise
+        unwanted: list[CalBooking] = []
+        async with self.database.transaction(SERVICE) as session:
+            repos = Repos.of(session)
+            booking = await repos.bookings.by_id(booking_id, for_update=True)
+            if booking is None or booking.schedule_lease_until != lease:
+                return "busy"
+            now = self.clock()
+            if found and adoptable(booking):
+                await adopt(
+                    repos, booking, found[0], now=now, source=source, data={"recovered": True}
+                )
+                unwanted = found[1:]
+                outcome = "adopted"
+            else:
+                unwanted = found
+                await release(
+                    repos,
+                    booking,
+                    now=now,
+                    source=source,
+                    event_type=RELEASED,
+                    data={"claims": [format_utc(start) for _, start, _ in claimed]},
+                )
+                outcome = "released"
+        for extra in unwanted:
+            # Never expected (one attempt makes one booking), but "one Cal.com booking per
+            # booking" is a promise, so any second one found is cancelled.
+            await self.cancel_quietly(extra.uid, "Duplicate booking")
+        self.on_change()
+        log.info("scheduling_recovered", booking_id=str(booking_id), outcome=outcome)
+        return outcome
+
+    async def _lapse(self, booking_id: uuid.UUID, lease: datetime) -> None:
+        # Hand the booking straight back: the next request or sweep may ask Cal.com again.
+        async with self.database.transaction(SERVICE) as session:
+            booking = await Repos.of(session).bookings.by_id(booking_id, for_update=True)
+            if booking is not None and booking.schedule_lease_until == lease:
+                booking.schedule_lease_until = self.clock()
+
+    async def made_for(
+        self,
+        booking_id: uuid.UUID,
+        email: str,
+        claimed: list[ClaimedTime],
+        *,
+        ignoring_uid: str | None,
+    ) -> list[CalBooking]:
+        """Active Cal.com bookings carrying our booking id at one of these times, oldest first."""
+        found: dict[str, CalBooking] = {}
+        for event_type_id, start, end in claimed:
+            for made in await self.calendar.find_bookings_by_metadata(
+                attendee_email=email,
+                start_from=start,
+                end_until=end,
+                metadata={METADATA_KEY: str(booking_id)},
+                event_type_id=event_type_id,
+            ):
+                if made.is_active and made.uid != ignoring_uid:
+                    found[made.uid] = made
+        return sorted(found.values(), key=lambda made: made.id)
+
+    async def cancel_quietly(self, uid: str, reason: str) -> bool:
+        """Cancel at Cal.com; on failure log loudly (an operator must look) and go on."""
+        try:
+            await self.calendar.cancel_booking(uid, reason)
+        except CalendarNotFound:
+            return True
+        except CalendarError as exc:
+            log.error("calendar_booking_left_active", cal_uid=uid, code=exc.code)
+            return False
+        return True
+
+    async def recover_lapsed(self, *, batch_size: int = 100) -> int:
+        """Sweep duty: settle every booking whose scheduling lease lapsed."""
+        async with self.database.transaction(SERVICE) as session:
+            ids = await Repos.of(session).claims.ids_with_lapsed_lease(
+                self.clock(), limit=batch_size
+            )
+        settled = 0
+        failures = 0
+        for booking_id in ids:
+            try:
+                outcome = await self.recover(booking_id, source="sweep")
+            except CalendarError as exc:
+                log.warning("scheduling_recovery_failed", booking_id=str(booking_id), code=exc.code)
+                failures += 1
+                continue
+            settled += outcome in ("adopted", "released")
+        if failures:
+            raise RecoveryIncomplete(f"{failures} booking(s) could not be checked with Cal.com")
+        return settled
+
+    async def cancel_for_cancelled(self, *, batch_size: int = 100) -> int:
+        """Sweep duty: cancel at Cal.com, once, the booking of each booking cancelled meanwhile.
+
+        A refund (webhook or operator) cancels a booking without touching Cal.com; the coach's
+        calendar would still show the session. The audit marker makes this happen once.
+        """
+        now = self.clock()
+        async with self.database.transaction(SERVICE) as session:
+            ids = await Repos.of(session).claims.ids_cancelled_with_calendar_booking(
+                now, marker=CALENDAR_CANCELLED, limit=batch_size
+            )
+        done = 0
+        failures = 0
+        for booking_id in ids:
+            async with self.database.transaction(SERVICE) as session:
+                booking = await Repos.of(session).bookings.by_id(booking_id)
+                uid = booking.cal_uid if booking is not None else None
+            if uid is None:
+                continue
+            # Safe to repeat if two sweepers race: cancelling a cancelled booking succeeds.
+            if not await self.cancel_quietly(uid, "Booking cancelled"):
+                failures += 1
+                continue
+            async with self.database.transaction(SERVICE) as session:
+                repos = Repos.of(session)
+                booking = await repos.bookings.by_id(booking_id, for_update=True)
+                if booking is None or booking.status != BookingStatus.CANCELLED:
+                    continue
+                if await repos.claims.has_event(booking.id, CALENDAR_CANCELLED):
+                    continue
+                await repos.claims.remove(await repos.claims.of_booking(booking.id))
+                await record_change(
+                    repos.bookings,
+                    booking,
+                    event_type=CALENDAR_CANCELLED,
+                    source="sweep",
+                    now=self.clock(),
+                    data={"calUid": uid},
+                )
+                done += 1
+        self.on_change()
+        if failures:
+            raise RecoveryIncomplete(f"{failures} Cal.com booking(s) could not be cancelled")
+        return done

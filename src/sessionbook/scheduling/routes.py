@@ -1,0 +1,111 @@
+"""The scheduling routes of the contract: thin, one service call each."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from fastapi import APIRouter, Depends
+
+from sessionbook.api.deps import BadTokenGuardDep, ServicesDep, TokenDep, rate_limited
+from sessionbook.bookings.models import Booking
+from sessionbook.errors import BookingNotFound
+from sessionbook.scheduling.schemas import (
+    CancelRequest,
+    CancelResponse,
+    RescheduleRequest,
+    ScheduleRequest,
+    ScheduleResponse,
+    SlotOut,
+    SlotsResponse,
+    parse_slots_query,
+)
+
+router = APIRouter(prefix="/functions/v1")
+
+T = TypeVar("T")
+
+
+async def _guarded(guard: BadTokenGuardDep, call: Callable[[], Awaitable[T]]) -> T:
+    """Run a token call; an unknown token counts against the caller's bad-token allowance."""
+    await guard.check()
+    try:
+        return await call()
+    except BookingNotFound:
+        await guard.record_miss()
+        raise
+
+
+@router.get("/booking-slots", dependencies=[Depends(rate_limited("slots"))])
+async def booking_slots(
+    token: TokenDep,
+    services: ServicesDep,
+    guard: BadTokenGuardDep,
+    start: str | None = None,
+    end: str | None = None,
+    timezone: str | None = None,
+) -> SlotsResponse:
+    query = parse_slots_query(start, end, timezone)
+    slots = await _guarded(guard, lambda: services.scheduling.list_slots(token, query))
+    return SlotsResponse(
+        timezone=query.time_zone,
+        slots=[SlotOut(start=slot.start, end=slot.end) for slot in slots],
+    )
+
+
+@router.post("/booking-schedule", dependencies=[Depends(rate_limited("schedule"))])
+async def booking_schedule(
+    body: ScheduleRequest, services: ServicesDep, guard: BadTokenGuardDep
+) -> ScheduleResponse:
+    booking = await _guarded(
+        guard,
+        lambda: services.scheduling.schedule(
+            body.booking_token,
+            start=body.start_time,
+            end=body.end_time,
+            time_zone=body.timezone,
+            notes=body.additional_notes,
+        ),
+    )
+    return _scheduled(booking)
+
+
+@router.post("/booking-reschedule", dependencies=[Depends(rate_limited("manage"))])
+async def booking_reschedule(
+    body: RescheduleRequest, services: ServicesDep, guard: BadTokenGuardDep
+) -> ScheduleResponse:
+    booking = await _guarded(
+        guard,
+        lambda: services.scheduling.reschedule(
+            body.booking_token, start=body.start_time, end=body.end_time, time_zone=body.timezone
+        ),
+    )
+    return _scheduled(booking)
+
+
+@router.post("/booking-cancel", dependencies=[Depends(rate_limited("manage"))])
+async def booking_cancel(
+    body: CancelRequest, services: ServicesDep, guard: BadTokenGuardDep
+) -> CancelResponse:
+    cancelled = await _guarded(
+        guard, lambda: services.scheduling.cancel(body.booking_token, body.reason)
+    )
+    return CancelResponse(
+        payment_status=cancelled.booking.payment_status,
+        refund_cents=cancelled.refund_cents,
+    )
+
+
+def _scheduled(booking: Booking) -> ScheduleResponse:
+    # Only a scheduled booking reaches here, so every Cal.com field is set.
+    assert booking.cal_booking_id is not None
+    assert booking.cal_uid is not None
+    assert booking.scheduled_start is not None
+    assert booking.scheduled_end is not None
+    return ScheduleResponse(
+        cal_booking_id=booking.cal_booking_id,
+        cal_uid=booking.cal_uid,
+        meeting_url=booking.meeting_url,
+        scheduled_start=booking.scheduled_start,
+        scheduled_end=booking.scheduled_end,
+    )

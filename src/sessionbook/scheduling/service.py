@@ -1,0 +1,310 @@
+"""Scheduling use cases: free slots, book after payment, move; the rules around Cal.com.
+
+How one booking gets exactly one Cal.com booking, however many requests race:
+
+1. In one short transaction the booking row is locked, the rules are checked, a claim on the
+   slot is inserted (unique per event type and start, so two bookings cannot both hold it) and
+   a lease is set on the booking (`schedule_lease_until`). A request finding a live lease is
+   answered 409 at once; it does not wait.
+2. Cal.com is called with no transaction open. Our booking id travels in its metadata.
+3. A second short transaction records the result, if the lease is still ours.
+
+A failure at step 2 is checked with Cal.com (by that metadata) before the claim is let go, so a
+booking made behind a lost answer is adopted rather than made twice. A crash between 2 and 3
+leaves a lapsed lease and a claim, which `Recovery` settles on the next request or sweep.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import structlog
+
+from sessionbook.bookings.models import Booking, BookingStatus
+from sessionbook.bookings.service import BookingService
+from sessionbook.catalog import Catalog
+from sessionbook.db import SERVICE, Actor, Database, utcnow
+from sessionbook.errors import (
+    BookingExpired,
+    BookingNotSchedulable,
+    PaymentRequired,
+    ProviderUnavailable,
+    SlotUnavailable,
+    ValidationFailed,
+)
+from sessionbook.scheduling.attempts import Attempt, Attempts, Attendee
+from sessionbook.scheduling.calendar import Calendar, Slot
+from sessionbook.scheduling.cancellation import Cancellations, Cancelled, Refunder
+from sessionbook.scheduling.errors import CalendarError
+from sessionbook.scheduling.recovery import Recovery
+from sessionbook.scheduling.repository import ClaimRepository
+from sessionbook.scheduling.schemas import SlotsQuery
+from sessionbook.scheduling.slots import SlotCache, day_window, without_overlaps
+from sessionbook.scheduling.steps import (
+    BEING_SCHEDULED,
+    CALENDAR_IN_DOUBT,
+    UNCONFIRMED,
+    Repos,
+    lease_active,
+    locked_by_token,
+    pending_claims,
+    take_slot,
+    token_hash_of,
+)
+from sessionbook.wire import format_utc
+
+log = structlog.get_logger(__name__)
+
+# Longer than the slowest Cal.com exchange of one attempt (a 10 s booking call, then a lookup
+# with its retries), so a live request never loses its lease to a recovery.
+DEFAULT_LEASE = timedelta(seconds=60)
+DEFAULT_SLOT_CACHE_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class _NeedsRecovery:
+    booking_id: uuid.UUID
+
+
+class SchedulingService:
+    """Slots, scheduling and rescheduling of a booking by its token; no HTTP in here."""
+
+    def __init__(
+        self,
+        *,
+        database: Database,
+        catalog: Catalog,
+        bookings: BookingService,
+        calendar: Calendar,
+        cancellation_cutoff: timedelta,
+        refunds: Refunder | None = None,
+        lease: timedelta = DEFAULT_LEASE,
+        slot_cache_seconds: float = DEFAULT_SLOT_CACHE_SECONDS,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.database = database
+        self.catalog = catalog
+        self.bookings = bookings
+        self.calendar = calendar
+        self.cancellation_cutoff = cancellation_cutoff
+        self.lease = lease
+        self.clock = clock
+        self.slot_cache = SlotCache(slot_cache_seconds)
+        self.recovery = Recovery(
+            database=database,
+            calendar=calendar,
+            lease=lease,
+            clock=lambda: self.clock(),
+            on_change=self.slot_cache.clear,
+        )
+        self.cancellations = Cancellations(self, refunds)
+        self.attempts = Attempts(self)
+
+    async def cancel(self, token: str, reason: str | None) -> Cancelled:
+        """Cancel the booking (and its Cal.com booking), refunding a paid one in full."""
+        return await self.cancellations.cancel(token, token_hash_of(token), reason)
+
+    async def cancel_as_operator(self, booking_id: uuid.UUID, reason: str) -> Cancelled:
+        """The admin's cancel of any booking by id: the customer's steps, without the cutoff."""
+        return await self.cancellations.cancel_as_operator(booking_id, reason)
+
+    # -- slots ---------------------------------------------------------------------------
+
+    async def list_slots(self, token: str, query: SlotsQuery) -> list[Slot]:
+        """Free times of the booking's package on the customer's days; pending may browse too."""
+        booking = await self.bookings.find_by_token(token)
+        if booking.status == BookingStatus.EXPIRED:
+            raise BookingExpired()
+        if booking.status == BookingStatus.CANCELLED:
+            raise BookingNotSchedulable("This booking was cancelled, so it has no times to pick.")
+        package = self.catalog[booking.package_id]  # type: ignore[index]
+        event_type_id = booking.cal_event_type_id or package.cal_event_type_id
+        window_start, window_end = day_window(query.first, query.last, query.zone)
+        now = self.clock()
+        if window_end <= now:
+            return []
+        try:
+            offered = await self.slots_of(
+                event_type_id, window_start, window_end, query.time_zone, package.duration_minutes
+            )
+        except CalendarError as exc:
+            raise ProviderUnavailable(
+                "The calendar is not answering. Please try again in a moment."
+            ) from exc
+        async with self.database.transaction(SERVICE) as session:
+            held = await ClaimRepository(session).held_by_others(
+                event_type_id=event_type_id,
+                start=window_start,
+                end=window_end,
+                booking_id=booking.id,
+            )
+        return [slot for slot in without_overlaps(offered, held) if slot.start > now]
+
+    async def slots_of(
+        self, event_type_id: int, start: datetime, end: datetime, time_zone: str, minutes: int
+    ) -> list[Slot]:
+        key = (event_type_id, start, end, time_zone)
+        cached = self.slot_cache.get(key)
+        if cached is None:
+            cached = await self.calendar.get_slots(
+                event_type_id=event_type_id,
+                start=start,
+                end=end,
+                time_zone=time_zone,
+                duration_minutes=minutes,
+            )
+            self.slot_cache.put(key, cached)
+        return cached
+
+    # -- schedule and reschedule ---------------------------------------------------------
+
+    async def schedule(
+        self,
+        token: str,
+        *,
+        start: datetime,
+        end: datetime,
+        time_zone: str | None,
+        notes: str | None,
+    ) -> Booking:
+        """Book the paid booking's session at `start`; returns the booking, now scheduled."""
+        return await self._book(token, start, end, time_zone, notes, moving=False)
+
+    async def reschedule(
+        self, token: str, *, start: datetime, end: datetime, time_zone: str | None
+    ) -> Booking:
+        """Move the scheduled session to `start`, up to the cancellation cutoff before it."""
+        return await self._book(token, start, end, time_zone, None, moving=True)
+
+    async def _book(
+        self,
+        token: str,
+        start: datetime,
+        end: datetime,
+        time_zone: str | None,
+        notes: str | None,
+        *,
+        moving: bool,
+    ) -> Booking:
+        token_hash = token_hash_of(token)
+        for _ in range(2):
+            began = await self._begin(token, token_hash, start, end, time_zone, notes, moving)
+            if isinstance(began, _NeedsRecovery):
+                # An earlier attempt never finished: ask Cal.com what it did before going on.
+                try:
+                    await self.recovery.recover(began.booking_id, source="customer")
+                except CalendarError as exc:
+                    raise ProviderUnavailable(CALENDAR_IN_DOUBT) from exc
+                continue
+            if isinstance(began, Booking):
+                return began
+            return await self.attempts.carry_out(began)
+        raise BookingNotSchedulable(BEING_SCHEDULED)
+
+    async def _begin(
+        self,
+        token: str,
+        token_hash: str,
+        start: datetime,
+        end: datetime,
+        time_zone: str | None,
+        notes: str | None,
+        moving: bool,
+    ) -> Attempt | Booking | _NeedsRecovery:
+        actor = Actor.customer(token_hash)
+        expired = False
+        async with self.database.transaction(actor) as session:
+            repos = Repos.of(session)
+            booking = await locked_by_token(repos, token_hash, token)
+            now = self.clock()
+            if booking.status == BookingStatus.EXPIRED or await self.bookings.expire_if_due(
+                repos.bookings, booking, now, source="customer"
+            ):
+                expired = True
+            else:
+                package = self.catalog[booking.package_id]  # type: ignore[index]
+                self._check_state(booking, now, moving=moving)
+                if end - start != timedelta(minutes=package.duration_minutes):
+                    raise ValidationFailed(
+                        f"This package's session lasts {package.duration_minutes} minutes.",
+                        fields={
+                            "endTime": f"must be {package.duration_minutes} minutes after startTime"
+                        },
+                    )
+                if moving and start == booking.scheduled_start:
+                    return booking  # already there: nothing to move
+                if start <= now:
+                    raise SlotUnavailable("That time has passed. Please pick a later time.")
+                if lease_active(booking, now):
+                    raise BookingNotSchedulable(BEING_SCHEDULED)
+                if pending_claims(booking, list(await repos.claims.of_booking(booking.id))):
+                    return _NeedsRecovery(booking.id)
+                event_type_id = booking.cal_event_type_id or package.cal_event_type_id
+                lease = now + self.lease
+                await take_slot(
+                    repos,
+                    booking,
+                    event_type_id=event_type_id,
+                    start=start,
+                    end=end,
+                    lease=lease,
+                    now=now,
+                    data={"start": format_utc(start), "reschedule": moving},
+                )
+                if time_zone:
+                    booking.customer_timezone = time_zone
+                attempt = Attempt(
+                    booking_id=booking.id,
+                    actor=actor,
+                    lease=lease,
+                    event_type_id=event_type_id,
+                    start=start,
+                    end=end,
+                    duration_minutes=package.duration_minutes,
+                    attendee=_attendee(booking, time_zone, notes),
+                    moving_uid=booking.cal_uid if moving else None,
+                    look_first=not moving and await repos.claims.has_event(booking.id, UNCONFIRMED),
+                )
+        if expired:
+            raise BookingExpired()
+        return attempt
+
+    def _check_state(self, booking: Booking, now: datetime, *, moving: bool) -> None:
+        if booking.status == BookingStatus.CANCELLED:
+            raise BookingNotSchedulable("This booking was cancelled, so it cannot be scheduled.")
+        if booking.status == BookingStatus.PENDING:
+            raise PaymentRequired()
+        if not moving and booking.status == BookingStatus.SCHEDULED:
+            raise BookingNotSchedulable(
+                "This booking is already scheduled. Use booking-reschedule to move it."
+            )
+        if moving and booking.status != BookingStatus.SCHEDULED:
+            raise BookingNotSchedulable(
+                "This booking is not scheduled yet. Use booking-schedule to pick a time."
+            )
+        if moving:
+            self.check_cutoff(booking, now, "moved")
+
+    def check_cutoff(self, booking: Booking, now: datetime, verb: str) -> None:
+        """Refuse a change within the cutoff before the session starts."""
+        start = booking.scheduled_start
+        if start is not None and now > start - self.cancellation_cutoff:
+            hours = self.cancellation_cutoff / timedelta(hours=1)
+            raise BookingNotSchedulable(
+                f"A session can be {verb} only up to {hours:g} hours before it starts; "
+                f"this one starts at {format_utc(start)}."
+            )
+
+
+def _attendee(booking: Booking, time_zone: str | None, notes: str | None) -> Attendee:
+    combined = "\n\n".join(text for text in (booking.notes, notes) if text) or None
+    return Attendee(
+        name=booking.customer_name,
+        email=booking.customer_email,
+        phone=booking.customer_phone,
+        time_zone=time_zone or booking.customer_timezone or "UTC",
+        notes=combined,
+    )
