@@ -1,0 +1,229 @@
+"""Small same-origin JSON endpoints for the booking page's script, keyed by the booking cookie.
+
+They call the same services as the token-taking /functions/v1 routes and answer errors with
+the contract's body, but take the token only from the HttpOnly cookie, so the page's script
+never holds it. Every POST must pass the CSRF check of `web.session`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from datetime import datetime
+from typing import Annotated, Literal, TypeVar
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from pydantic import ValidationInfo, field_validator
+
+from sessionbook.api.deps import BadTokenGuard, BadTokenGuardDep, ServicesDep, rate_limited
+from sessionbook.bookings.models import Booking, BookingStatus
+from sessionbook.db import utcnow
+from sessionbook.errors import BookingNotFound, BookingNotSchedulable
+from sessionbook.notifications.ics import session_event
+from sessionbook.scheduling.schemas import (
+    CancelResponse,
+    Instant,
+    SlotOut,
+    SlotsResponse,
+    Text,
+    TimeZoneName,
+    parse_slots_query,
+)
+from sessionbook.web.session import CSRF_HEADER, booking_token, check_same_origin
+from sessionbook.web.views import view_name
+from sessionbook.wire import RequestModel, ResponseModel, UtcDatetime
+
+router = APIRouter(prefix="/book", include_in_schema=False)
+
+T = TypeVar("T")
+
+NO_BOOKING_MESSAGE = "There is no booking in this browser. Open your booking link again."
+
+
+def cookie_token(request: Request) -> str:
+    """The booking token from the HttpOnly cookie; 404 booking_not_found without one."""
+    token = booking_token(request)
+    if token is None:
+        raise BookingNotFound(NO_BOOKING_MESSAGE)
+    return token
+
+
+CookieTokenDep = Annotated[str, Depends(cookie_token)]
+
+
+async def cookie_booking(
+    token: CookieTokenDep, services: ServicesDep, guard: BadTokenGuardDep
+) -> Booking:
+    """The cookie's booking; unknown tokens count against the address like on the API."""
+    await guard.check()
+    return await _counting_misses(guard, services.bookings.find_by_token(token))
+
+
+CookieBookingDep = Annotated[Booking, Depends(cookie_booking)]
+
+
+def same_origin_post(request: Request, services: ServicesDep) -> None:
+    """CSRF: the POST must carry this browser's CSRF token and must not come from elsewhere."""
+    check_same_origin(request, services.settings, request.headers.get(CSRF_HEADER))
+
+
+class PageStatus(ResponseModel):
+    """What the waiting page polls: its view name changes when the booking moves on."""
+
+    view: Literal["waiting", "payment-failed", "schedule", "confirmed", "expired", "cancelled"]
+    status: str
+    payment_status: str
+    scheduled_start: UtcDatetime | None
+    scheduled_end: UtcDatetime | None
+
+
+@router.get("/api/status", dependencies=[Depends(rate_limited("status"))])
+async def page_status(booking: CookieBookingDep) -> PageStatus:
+    return PageStatus(
+        view=view_name(booking),
+        status=booking.status,
+        payment_status=booking.payment_status,
+        scheduled_start=booking.scheduled_start,
+        scheduled_end=booking.scheduled_end,
+    )
+
+
+class PickedTime(RequestModel):
+    """The slot the customer picked, as the page read it from the slots answer."""
+
+    start_time: Instant
+    end_time: Instant
+    timezone: TimeZoneName = None
+
+    @field_validator("end_time")
+    @classmethod
+    def _end_after_start(cls, value: datetime, info: ValidationInfo) -> datetime:
+        start = info.data.get("start_time")
+        if isinstance(start, datetime) and value <= start:
+            raise ValueError("must be after startTime")
+        return value
+
+
+class CancelBody(RequestModel):
+    reason: Text = None
+
+
+class Scheduled(ResponseModel):
+    """Enough for the page to announce success; it then reloads into the confirmation."""
+
+    success: Literal[True] = True
+    scheduled_start: UtcDatetime
+    scheduled_end: UtcDatetime
+
+
+@router.get("/api/slots", dependencies=[Depends(rate_limited("slots"))])
+async def page_slots(
+    token: CookieTokenDep,
+    services: ServicesDep,
+    guard: BadTokenGuardDep,
+    start: str | None = None,
+    end: str | None = None,
+    timezone: str | None = None,
+) -> SlotsResponse:
+    query = parse_slots_query(start, end, timezone)
+    await guard.check()
+    slots = await _counting_misses(guard, services.scheduling.list_slots(token, query))
+    return SlotsResponse(
+        timezone=query.time_zone,
+        slots=[SlotOut(start=slot.start, end=slot.end) for slot in slots],
+    )
+
+
+@router.post(
+    "/api/schedule",
+    dependencies=[Depends(same_origin_post), Depends(rate_limited("schedule"))],
+)
+async def page_schedule(
+    body: PickedTime, token: CookieTokenDep, services: ServicesDep, guard: BadTokenGuardDep
+) -> Scheduled:
+    await guard.check()
+    booking = await _counting_misses(
+        guard,
+        services.scheduling.schedule(
+            token, start=body.start_time, end=body.end_time, time_zone=body.timezone, notes=None
+        ),
+    )
+    return _scheduled(booking)
+
+
+@router.post(
+    "/api/reschedule",
+    dependencies=[Depends(same_origin_post), Depends(rate_limited("manage"))],
+)
+async def page_reschedule(
+    body: PickedTime, token: CookieTokenDep, services: ServicesDep, guard: BadTokenGuardDep
+) -> Scheduled:
+    await guard.check()
+    booking = await _counting_misses(
+        guard,
+        services.scheduling.reschedule(
+            token, start=body.start_time, end=body.end_time, time_zone=body.timezone
+        ),
+    )
+    return _scheduled(booking)
+
+
+@router.post(
+    "/api/cancel",
+    dependencies=[Depends(same_origin_post), Depends(rate_limited("manage"))],
+)
+async def page_cancel(
+    body: CancelBody, token: CookieTokenDep, services: ServicesDep, guard: BadTokenGuardDep
+) -> CancelResponse:
+    await guard.check()
+    cancelled = await _counting_misses(guard, services.scheduling.cancel(token, body.reason))
+    return CancelResponse(
+        payment_status=cancelled.booking.payment_status,
+        refund_cents=cancelled.refund_cents,
+    )
+
+
+async def _counting_misses(guard: BadTokenGuard, call: Awaitable[T]) -> T:
+    try:
+        return await call
+    except BookingNotFound:
+        await guard.record_miss()
+        raise
+
+
+def _scheduled(booking: Booking) -> Scheduled:
+    assert booking.scheduled_start is not None
+    assert booking.scheduled_end is not None
+    return Scheduled(scheduled_start=booking.scheduled_start, scheduled_end=booking.scheduled_end)
+
+
+@router.get("/calendar.ics", dependencies=[Depends(rate_limited("status"))])
+async def calendar_file(booking: CookieBookingDep, services: ServicesDep) -> Response:
+    """The scheduled session as an RFC 5545 file; the same UID as the confirmation email's."""
+    start, end = booking.scheduled_start, booking.scheduled_end
+    if booking.status != BookingStatus.SCHEDULED or start is None or end is None:
+        raise BookingNotSchedulable("This booking has no scheduled session to add to a calendar.")
+    package = services.catalog.get(booking.package_id)
+    title = package.title if package else "Coaching session"
+    stamp = booking.scheduled_at or booking.updated_at
+    body = session_event(
+        uid=f"{booking.id}@sessionbook",
+        # Each (re)scheduling stamps scheduled_at, so a newer file always has a higher sequence.
+        sequence=int(stamp.timestamp()),
+        start=start,
+        end=end,
+        summary=title,
+        description=_description(booking.meeting_url, str(booking.id)),
+        location=booking.meeting_url,
+        now=utcnow(),
+    )
+    return Response(
+        body,
+        media_type="text/calendar; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="session.ics"'},
+    )
+
+
+def _description(meeting_url: str | None, reference: str) -> str:
+    join = f"Join: {meeting_url}\n" if meeting_url else ""
+    return f"{join}Booking reference {reference}"

@@ -1,0 +1,88 @@
+"""How the pages show money, durations, instants and the list of time zones."""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import datetime
+from functools import cache
+from zoneinfo import ZoneInfo
+
+from sessionbook.payments.money import minor_units
+
+# Symbols only where they are unambiguous for a customer; anything else shows its ISO code.
+_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹", "KRW": "₩"}
+_ZONE_AREAS = (
+    "Africa/",
+    "America/",
+    "Antarctica/",
+    "Asia/",
+    "Atlantic/",
+    "Australia/",
+    "Europe/",
+    "Indian/",
+    "Pacific/",
+)
+
+
+def format_money(amount_cents: int, currency: str) -> str:
+    """Integer minor units as a price a person reads: 15000 USD is "$150.00", 0 is "Free"."""
+    if amount_cents == 0:
+        return "Free"
+    decimals = minor_units(currency)
+    whole, fraction = divmod(abs(amount_cents), 10**decimals)
+    text = f"{whole:,}"
+    if decimals:
+        text += f".{fraction:0{decimals}d}"
+    sign = "-" if amount_cents < 0 else ""
+    symbol = _SYMBOLS.get(currency)
+    return f"{sign}{symbol}{text}" if symbol else f"{sign}{text} {currency}"
+
+
+def format_duration(minutes: int) -> str:
+    """Minutes as words: "30 minutes", "1 hour", "1 hour 30 minutes"."""
+    hours, rest = divmod(minutes, 60)
+    parts = []
+    if hours:
+        parts.append(f"{hours} hour" + ("s" if hours > 1 else ""))
+    if rest or not hours:
+        parts.append(f"{rest} minute" + ("s" if rest != 1 else ""))
+    return " ".join(parts)
+
+
+def zone_or_utc(name: str | None) -> ZoneInfo:
+    """The named zone, or UTC when the name is missing or unknown."""
+    if name:
+        try:
+            return ZoneInfo(name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            pass
+    return ZoneInfo("UTC")
+
+
+def is_known_zone(name: str) -> bool:
+    """True for an IANA zone name the server can convert to (what the pages send)."""
+    if not name or len(name) > 64:
+        return False
+    try:
+        ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def format_day(moment: datetime, zone: ZoneInfo) -> str:
+    """ "Tuesday 2 December 2025" in the given zone."""
+    local = moment.astimezone(zone)
+    return f"{local:%A} {local.day} {local:%B %Y}"
+
+
+def format_time_range(start: datetime, end: datetime, zone: ZoneInfo) -> str:
+    """ "09:00 - 10:00" in the given zone (24-hour clock, no locale guessing on the server)."""
+    return f"{start.astimezone(zone):%H:%M} – {end.astimezone(zone):%H:%M}"
+
+
+@cache
+def selectable_zones() -> tuple[str, ...]:
+    """Canonical-looking IANA zones (Area/City) plus UTC, sorted, for the zone picker."""
+    zones = sorted(name for name in zoneinfo.available_timezones() if name.startswith(_ZONE_AREAS))
+    return ("UTC", *zones)

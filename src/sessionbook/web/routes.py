@@ -1,0 +1,187 @@
+"""The booking pages: choose a package, give details, pay, then the booking's own page at /book.
+
+Thin like every route here: read the form or the cookie, call the booking service, render.
+The booking token arrives at most once in a URL (`/book?token=`) and leaves it at once for an
+HttpOnly cookie; no page ever contains it.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from sessionbook.api.deps import BadTokenGuardDep, ClientAddressDep, ServicesDep, rate_limited
+from sessionbook.api.middleware import PAGE_CSP
+from sessionbook.bookings.models import Booking
+from sessionbook.catalog import Package
+from sessionbook.container import Services
+from sessionbook.db import utcnow
+from sessionbook.errors import BookingNotFound, ProviderUnavailable, RateLimited
+from sessionbook.web.formatting import selectable_zones
+from sessionbook.web.forms import DetailsForm
+from sessionbook.web.session import (
+    CSRF_FIELD,
+    CsrfRejected,
+    booking_token,
+    check_same_origin,
+    clear_booking_cookie,
+    csrf_token,
+    remember_csrf_token,
+    set_booking_cookie,
+)
+from sessionbook.web.templating import render
+from sessionbook.web.views import CONFIRMED, SCHEDULE, booking_view
+
+router = APIRouter(include_in_schema=False)
+
+# How far ahead the slot picker lets a customer page, in weeks.
+MAX_WEEKS_AHEAD = 12
+
+
+@router.get("/", response_class=HTMLResponse)
+async def choose_package(request: Request, services: ServicesDep) -> Response:
+    return _choice_page(request, services, request.query_params.get("package"))
+
+
+@router.get("/book/details", response_class=HTMLResponse)
+async def details_form(request: Request, services: ServicesDep) -> Response:
+    package_id = request.query_params.get("package", "")
+    package = services.catalog.get(package_id)
+    if package is None:
+        return _choice_page(request, services, None, error="Choose a package to continue.")
+    return _details_page(request, services, package, DetailsForm.empty(package.id))
+
+
+@router.post("/book/details", response_class=HTMLResponse)
+async def submit_details(
+    request: Request, services: ServicesDep, address: ClientAddressDep
+) -> Response:
+    submitted = dict(await request.form())
+    form = DetailsForm.from_submission(submitted)
+    package = services.catalog.get(form.values["package"])
+    if package is None:
+        return _choice_page(request, services, None, error="Choose a package to continue.")
+    token_field = submitted.get(CSRF_FIELD)
+    try:
+        check_same_origin(
+            request, services.settings, token_field if isinstance(token_field, str) else None
+        )
+    except CsrfRejected:
+        notice = ("error", "Your session had expired. Please check your details and send again.")
+        return _details_page(request, services, package, form, notice=notice, status_code=403)
+    booking_request = form.validate()
+    if booking_request is None:
+        notice = ("error", "Please correct the highlighted fields.")
+        return _details_page(request, services, package, form, notice=notice, status_code=400)
+    try:
+        await rate_limited("create")(services, address)
+        created = await services.bookings.create(booking_request)
+    except RateLimited as exc:
+        notice = ("error", f"Too many bookings from here. Please wait {exc.retry_after} s.")
+        return _details_page(request, services, package, form, notice=notice, status_code=429)
+    except ProviderUnavailable:
+        notice = (
+            "error",
+            "The payment provider is not answering right now, so nothing was booked or "
+            "charged. Your details are still here: please try again in a moment.",
+        )
+        return _details_page(request, services, package, form, notice=notice, status_code=502)
+    payment_url = created.booking.payment_url
+    response = RedirectResponse(payment_url or "/book", status_code=303)
+    set_booking_cookie(response, created.token, services.settings)
+    return response
+
+
+@router.get("/book", response_class=HTMLResponse)
+async def booking_page(
+    request: Request, services: ServicesDep, guard: BadTokenGuardDep
+) -> Response:
+    settings = services.settings
+    if "token" in request.query_params:
+        # Trade the link's token for a cookie and drop it from the address bar and history.
+        response: Response = RedirectResponse("/book", status_code=303)
+        presented = request.query_params["token"].strip()
+        if presented:
+            set_booking_cookie(response, presented, settings)
+        return response
+    token = booking_token(request)
+    if token is None:
+        return _page(request, services, "missing.html", {"reason": "none"})
+    try:
+        await guard.check()
+        booking = await services.bookings.find_by_token(token)
+    except RateLimited as exc:
+        context = {"reason": "limited", "retry_after": exc.retry_after}
+        return _page(request, services, "missing.html", context, status_code=429)
+    except BookingNotFound:
+        await guard.record_miss()
+        response = _page(request, services, "missing.html", {"reason": "unknown"}, status_code=404)
+        clear_booking_cookie(response, settings)
+        return response
+    return _booking_page(request, services, booking)
+
+
+def _booking_page(request: Request, services: Services, booking: Booking) -> Response:
+    view = booking_view(booking, services.catalog)
+    context: dict[str, Any] = {"booking": view}
+    if view.name in (SCHEDULE, CONFIRMED):
+        context["zones"] = selectable_zones()
+        context["max_weeks"] = MAX_WEEKS_AHEAD
+    if view.name == CONFIRMED:
+        cutoff = timedelta(hours=services.settings.cancellation_cutoff_hours)
+        context["cutoff_hours"] = services.settings.cancellation_cutoff_hours
+        # The service has the last word; this only spares the customer a button that must fail.
+        context["can_change"] = (
+            view.scheduled_start is not None and utcnow() < view.scheduled_start - cutoff
+        )
+    return _page(request, services, "book.html", context)
+
+
+def _choice_page(
+    request: Request, services: Services, selected: str | None, *, error: str | None = None
+) -> Response:
+    packages = services.catalog.all()
+    if services.catalog.get(selected or "") is None:
+        selected = packages[0].id
+    context: dict[str, Any] = {"packages": packages, "selected": selected}
+    if error is not None:
+        context["notice"] = ("error", error)
+    return _page(request, services, "index.html", context, status_code=400 if error else 200)
+
+
+def _details_page(
+    request: Request,
+    services: Services,
+    package: Package,
+    form: DetailsForm,
+    *,
+    notice: tuple[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    context = {"package": package, "form": form, "notice": notice}
+    response = _page(request, services, "details.html", context, status_code=status_code)
+    if services.settings.payments_live:
+        # The form's answer redirects to Airwallex's hosted page, whose host only the
+        # payment link knows; browsers check form-action on that redirect too.
+        response.headers["Content-Security-Policy"] = PAGE_CSP.format(form_targets="https:")
+    return response
+
+
+def _page(
+    request: Request,
+    services: Services,
+    name: str,
+    context: dict[str, Any],
+    *,
+    status_code: int = 200,
+) -> Response:
+    # Only pages under /book post anything, and only they receive the /book-scoped cookie.
+    token = csrf_token(request) if request.url.path.startswith("/book") else None
+    context["csrf_token"] = token
+    response = render(request.app.state.templates, request, name, context, status_code=status_code)
+    if token is not None:
+        remember_csrf_token(request, response, token, services.settings)
+    return response

@@ -1,0 +1,63 @@
+"""The pages' Jinja2 environment and their static files, with content-hashed URLs."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.templating import Jinja2Templates
+
+from sessionbook.settings import Settings
+from sessionbook.web.formatting import format_duration, format_money
+
+WEB_DIR = Path(__file__).parent
+TEMPLATES_DIR = WEB_DIR / "templates"
+STATIC_DIR = WEB_DIR / "static"
+STATIC_PREFIX = "/static"
+
+
+@cache
+def _file_version(name: str) -> str:
+    return hashlib.sha256((STATIC_DIR / name).read_bytes()).hexdigest()[:12]
+
+
+def static_url(name: str) -> str:
+    """`/static/name?v=hash`: a new file gets a new URL, so caches never serve a stale one."""
+    return f"{STATIC_PREFIX}/{name}?v={_file_version(name)}"
+
+
+def build_templates(settings: Settings) -> Jinja2Templates:
+    environment = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.globals.update(
+        static_url=static_url,
+        sandbox=settings.sandbox,
+        payments_sandbox=not settings.payments_live,
+    )
+    environment.filters.update(money=format_money, duration=format_duration)
+    return Jinja2Templates(env=environment)
+
+
+def render(
+    templates: Jinja2Templates,
+    request: Request,
+    name: str,
+    context: dict[str, Any],
+    *,
+    status_code: int = 200,
+) -> HTMLResponse:
+    context.setdefault("csrf_token", None)
+    context.setdefault("notice", None)
+    response = templates.TemplateResponse(request, name, context, status_code=status_code)
+    assert isinstance(response, HTMLResponse)
+    return response

@@ -1,0 +1,1 @@
+"""Booking pages over HTTP: cookies, CSRF, forms, views and the calendar file."""
