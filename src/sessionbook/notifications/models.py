@@ -23,11 +23,15 @@ from sessionbook.db import Base, UTCDateTime, utcnow
 
 
 class OutboxMessage(Base):
-    """One notification to send; `dedupe_key` is unique so the same news is queued once."""
+    """One notification to send; `dedupe_key` is unique so the same news is queued once.
+
+    `state` ends "sent", "failed" (refused, or out of attempts) or "skipped" (its news went
+    stale before it could be sent: rescheduled, cancelled, paid after all).
+    """
 
     __tablename__ = "outbox"
     __table_args__ = (
-        CheckConstraint("state IN ('pending', 'sent', 'failed')", name="state_valid"),
+        CheckConstraint("state IN ('pending', 'sent', 'failed', 'skipped')", name="state_valid"),
         Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
     )
 

@@ -1,0 +1,1 @@
+"""Operator views and actions: the /admin dashboard and the `sessionbook bookings` commands."""

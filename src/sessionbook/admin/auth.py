@@ -1,0 +1,123 @@
+"""Admin sign-in: the argon2 password check and the HMAC-signed session cookie with its CSRF token.
+
+The cookie holds `{exp, csrf, auth, pw}` signed with SESSION_SECRET. Nothing is stored on the
+server, so several instances behind a load balancer accept each other's sessions. `pw` is a
+fingerprint of the configured password hash: rotating ADMIN_PASSWORD_HASH signs everyone out,
+as rotating SESSION_SECRET does.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+SESSION_COOKIE = "sb_admin"
+SESSION_SECONDS = 8 * 60 * 60
+ANONYMOUS_SECONDS = 30 * 60  # a login form left open longer asks to be reloaded
+
+_hasher = PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash with the library's current recommended parameters."""
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """Constant-time by construction; a malformed hash simply never matches."""
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def fingerprint(password_hash: str) -> str:
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class AdminSession:
+    """A browser's admin session; `authenticated` is false before the password was given."""
+
+    csrf: str
+    expires: int
+    authenticated: bool
+    password_fingerprint: str
+
+    @classmethod
+    def anonymous(cls, password_fingerprint: str, now: float | None = None) -> AdminSession:
+        return cls(
+            csrf=secrets.token_urlsafe(32),
+            expires=int((now or time.time()) + ANONYMOUS_SECONDS),
+            authenticated=False,
+            password_fingerprint=password_fingerprint,
+        )
+
+    @classmethod
+    def signed_in(cls, password_fingerprint: str, now: float | None = None) -> AdminSession:
+        # A fresh CSRF token on sign-in: nothing learned before it is worth anything after.
+        return cls(
+            csrf=secrets.token_urlsafe(32),
+            expires=int((now or time.time()) + SESSION_SECONDS),
+            authenticated=True,
+            password_fingerprint=password_fingerprint,
+        )
+
+    def csrf_matches(self, presented: str | None) -> bool:
+        return presented is not None and hmac.compare_digest(self.csrf.encode(), presented.encode())
+
+
+class SessionSigner:
+    """Serialises sessions into a cookie value and back, refusing anything not signed by us."""
+
+    def __init__(self, secret: str) -> None:
+        self._key = hashlib.sha256(b"sessionbook-admin-session:" + secret.encode()).digest()
+
+    def _signature(self, body: bytes) -> str:
+        digest = hmac.new(self._key, body, hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+    def dumps(self, session: AdminSession) -> str:
+        payload = {
+            "csrf": session.csrf,
+            "exp": session.expires,
+            "auth": session.authenticated,
+            "pw": session.password_fingerprint,
+        }
+        body = base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode())
+        encoded = body.rstrip(b"=")
+        return f"{encoded.decode()}.{self._signature(encoded)}"
+
+    def loads(
+        self, value: str | None, password_fingerprint: str, now: float | None = None
+    ) -> AdminSession | None:
+        """The session in this cookie, or None when it is forged, stale or for an old password."""
+        if not value or value.count(".") != 1:
+            return None
+        encoded, signature = value.split(".")
+        if not hmac.compare_digest(signature, self._signature(encoded.encode())):
+            return None
+        try:
+            padded = encoded + "=" * (-len(encoded) % 4)
+            payload = json.loads(base64.urlsafe_b64decode(padded))
+            session = AdminSession(
+                csrf=str(payload["csrf"]),
+                expires=int(payload["exp"]),
+                authenticated=payload["auth"] is True,
+                password_fingerprint=str(payload["pw"]),
+            )
+        except (ValueError, KeyError, TypeError):
+            return None
+        if session.expires <= (now or time.time()):
+            return None
+        if not hmac.compare_digest(session.password_fingerprint, password_fingerprint):
+            return None
+        return session

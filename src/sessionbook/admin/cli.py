@@ -1,0 +1,256 @@
+"""The operator views on the command line: `sessionbook bookings ...`, `webhooks`, `admin ...`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import Annotated, TypeVar
+from zoneinfo import ZoneInfo
+
+import typer
+
+from sessionbook.admin.service import AdminService
+from sessionbook.admin.views import (
+    booking_summary,
+    detail_summary,
+    webhook_summary,
+)
+from sessionbook.bookings.models import Booking
+from sessionbook.db import Database
+from sessionbook.errors import BookingNotFound
+from sessionbook.payments.money import MoneyError, cents_to_amount
+from sessionbook.settings import ConfigurationError, Settings, load_settings
+
+bookings_app = typer.Typer(help="Look at bookings: the monitoring views of the dashboard.")
+admin_app = typer.Typer(help="Set up the /admin dashboard.")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+LimitOption = Annotated[int, typer.Option(min=1, max=1000, help="At most this many rows.")]
+T = TypeVar("T")
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigurationError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(code=2) from None
+
+
+def _run(use: Callable[[AdminService], Awaitable[T]]) -> tuple[T, Settings]:
+    settings = _settings()
+
+    async def go() -> T:
+        database = Database(settings.database_url, pool_size=1)
+        try:
+            return await use(
+                AdminService(database=database, coach_timezone=settings.coach_timezone)
+            )
+        finally:
+            await database.dispose()
+
+    return asyncio.run(go()), settings
+
+
+def _when(moment: datetime | None, zone: ZoneInfo) -> str:
+    return "" if moment is None else f"{moment.astimezone(zone):%Y-%m-%d %H:%M}"
+
+
+def _money(amount_cents: int, currency: str) -> str:
+    try:
+        return f"{cents_to_amount(amount_cents, currency)} {currency}"
+    except MoneyError:
+        return f"{amount_cents} {currency}"
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
+    """Columns padded to their widest cell; plain text, so it pipes into grep and less."""
+    widths = [
+        max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)
+    ]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines += [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]
+    return "\n".join(lines)
+
+
+def _print_bookings(bookings: Sequence[Booking], settings: Settings, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps([booking_summary(b) for b in bookings], indent=2))
+        return
+    if not bookings:
+        typer.echo("no bookings")
+        return
+    zone = ZoneInfo(settings.coach_timezone)
+    rows = [
+        [
+            str(b.id),
+            _when(b.created_at, zone),
+            _clip(f"{b.customer_name} <{b.customer_email}>", 40),
+            b.package_id,
+            b.status,
+            b.payment_status,
+            _money(b.amount_cents, b.currency),
+            _when(b.scheduled_start, zone),
+        ]
+        for b in bookings
+    ]
+    headers = ["ID", "CREATED", "CUSTOMER", "PACKAGE", "STATUS", "PAYMENT", "AMOUNT", "SESSION"]
+    typer.echo(table(rows, headers))
+    typer.echo(f"({len(bookings)} bookings; times in {settings.coach_timezone})")
+
+
+@bookings_app.command("list")
+def list_bookings(
+    status: Annotated[
+        str | None, typer.Option(help="Only this status, e.g. paid (= paid, not scheduled).")
+    ] = None,
+    limit: LimitOption = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """All bookings, newest first."""
+    found, settings = _run(lambda admin: admin.recent(limit=limit, status=status))
+    _print_bookings(found, settings, as_json)
+
+
+@bookings_app.command("pending")
+def pending(limit: LimitOption = 50, as_json: JsonOption = False) -> None:
+    """Bookings of the last 24 hours still waiting for payment."""
+    found, settings = _run(lambda admin: admin.awaiting_payment(limit=limit))
+    _print_bookings(found, settings, as_json)
+
+
+@bookings_app.command("today")
+def today(limit: LimitOption = 50, as_json: JsonOption = False) -> None:
+    """Sessions scheduled today in COACH_TIMEZONE, earliest first."""
+    (day, found), settings = _run(lambda admin: admin.scheduled_today(limit=limit))
+    if not as_json:
+        typer.echo(f"scheduled on {day.isoformat()} ({settings.coach_timezone})")
+    _print_bookings(found, settings, as_json)
+
+
+@bookings_app.command("unscheduled")
+def unscheduled(limit: LimitOption = 50, as_json: JsonOption = False) -> None:
+    """Who paid (or took the free call) but has not picked a time yet; longest waiting first."""
+    found, settings = _run(lambda admin: admin.paid_not_scheduled(limit=limit))
+    _print_bookings(found, settings, as_json)
+
+
+@bookings_app.command("search")
+def search(
+    query: Annotated[str, typer.Argument(help="Email, name, booking id or a provider id.")],
+    limit: LimitOption = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """Bookings matching an email, a name or an id."""
+    found, settings = _run(lambda admin: admin.search(query, limit=limit))
+    _print_bookings(found, settings, as_json)
+
+
+@bookings_app.command("show")
+def show(
+    booking_id: Annotated[str, typer.Argument(help="The booking's id.")],
+    as_json: JsonOption = False,
+) -> None:
+    """One booking with its whole audit trail, emails, webhooks and refunds."""
+    try:
+        parsed = uuid.UUID(booking_id.strip())
+    except ValueError:
+        typer.echo(f"not a booking id: {booking_id!r}", err=True)
+        raise typer.Exit(code=2) from None
+    try:
+        detail, settings = _run(lambda admin: admin.detail(parsed))
+    except BookingNotFound:
+        typer.echo(f"no booking {parsed}", err=True)
+        raise typer.Exit(code=1) from None
+    summary = detail_summary(detail)
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2, default=str))
+        return
+    zone = ZoneInfo(settings.coach_timezone)
+    b = detail.booking
+    typer.echo(f"booking   {b.id}")
+    typer.echo(f"customer  {b.customer_name} <{b.customer_email}> {b.customer_phone or ''}")
+    typer.echo(f"package   {b.package_id}, {_money(b.amount_cents, b.currency)}")
+    typer.echo(f"status    {b.status}, payment {b.payment_status}")
+    typer.echo(f"session   {_when(b.scheduled_start, zone) or 'not scheduled'}")
+    typer.echo(f"refunded  {_money(b.refunded_cents, b.currency)}")
+    typer.echo("")
+    rows = [
+        [
+            _when(e.created_at, zone),
+            e.event_type,
+            e.source,
+            f"{e.from_status or ''} -> {e.to_status or ''}",
+            _clip(json.dumps(e.data, sort_keys=True, default=str) if e.data else "", 80),
+        ]
+        for e in detail.events
+    ]
+    typer.echo(table(rows, ["WHEN", "EVENT", "SOURCE", "STATUS", "DETAILS"]))
+    for title, items in (
+        ("emails", summary["notifications"]),
+        ("webhooks", summary["webhooks"]),
+        ("refunds", summary["refunds"]),
+    ):
+        assert isinstance(items, list)
+        typer.echo(f"\n{title}: " + ("none" if not items else ""))
+        for item in items:
+            typer.echo("  " + json.dumps(item, default=str))
+
+
+def webhooks(as_json: JsonOption = False) -> None:
+    """Is the payment webhook healthy? Deliveries by state, the last one, and any problem."""
+    health, settings = _run(lambda admin: admin.webhook_health())
+    summary = webhook_summary(health)
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+    else:
+        zone = ZoneInfo(settings.coach_timezone)
+        typer.echo("healthy" if health.healthy else "NEEDS ATTENTION")
+        for problem in health.problems:
+            typer.echo(f"  - {problem}")
+        typer.echo(f"last delivery received: {_when(health.last_received, zone) or 'never'}")
+        typer.echo(f"stored deliveries by state: {summary['byState'] or 'none'}")
+        typer.echo(f"payments confirmed in 24 h by source: {health.confirmed_by_source or 'none'}")
+        if health.last_day:
+            typer.echo(
+                table([[k, s, str(c)] for k, s, c in health.last_day], ["TYPE", "STATE", "24H"])
+            )
+    if not health.healthy:
+        sys.exit(1)
+
+
+@admin_app.command("hash-password")
+def hash_password_command(
+    from_stdin: Annotated[
+        bool, typer.Option("--stdin", help="Read the password from the first line of stdin.")
+    ] = False,
+) -> None:
+    """Print an argon2 hash for ADMIN_PASSWORD_HASH; the password itself is never stored."""
+    from sessionbook.admin.auth import hash_password
+
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Admin password", hide_input=True, confirmation_prompt=True)
+    if len(password) < 12:
+        typer.echo("choose a password of at least 12 characters", err=True)
+        raise typer.Exit(code=2)
+    typer.echo(hash_password(password))
+
+
+@admin_app.command("new-session-secret")
+def new_session_secret() -> None:
+    """Print a random value for SESSION_SECRET (signs the admin's session cookie)."""
+    import secrets
+
+    typer.echo(secrets.token_urlsafe(48))

@@ -1,0 +1,160 @@
+"""The admin pages' plumbing: templates and filters, the session cookie, CSRF and origin checks."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from sessionbook.admin.auth import (
+    ANONYMOUS_SECONDS,
+    SESSION_COOKIE,
+    SESSION_SECONDS,
+    AdminSession,
+    SessionSigner,
+    fingerprint,
+)
+from sessionbook.admin.service import AdminService
+from sessionbook.payments.money import MoneyError, cents_to_amount
+from sessionbook.settings import Settings
+
+ADMIN_DIR = Path(__file__).parent
+COOKIE_PATH = "/admin"
+CSRF_FIELD = "csrf_token"
+STATIC_PREFIX = "/admin/static"
+_LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+
+def _money(amount_cents: int | None, currency: str) -> str:
+    if amount_cents is None:
+        return ""
+    try:
+        return f"{cents_to_amount(amount_cents, currency)} {currency}"
+    except MoneyError:
+        return f"{amount_cents} ({currency} minor units)"
+
+
+def _amount(amount_cents: int, currency: str) -> str:
+    """Major units without the code, as an operator types it into the refund form."""
+    try:
+        return str(cents_to_amount(amount_cents, currency))
+    except MoneyError:
+        return ""
+
+
+def _pretty(data: object) -> str:
+    if not data:
+        return ""
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
+
+
+@dataclass
+class AdminSite:
+    """Everything the admin routes share; built once in `install_admin`."""
+
+    settings: Settings
+    service: AdminService
+    signer: SessionSigner
+    password_hash: str
+    templates: Environment
+
+    @classmethod
+    def build(cls, settings: Settings, service: AdminService) -> AdminSite:
+        assert settings.admin_password_hash is not None
+        assert settings.session_secret is not None
+        zone = ZoneInfo(settings.coach_timezone)
+        environment = Environment(
+            loader=FileSystemLoader(ADMIN_DIR / "templates"),
+            autoescape=select_autoescape(default=True, default_for_string=True),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+
+        def when(moment: datetime | None) -> str:
+            return "" if moment is None else f"{moment.astimezone(zone):%Y-%m-%d %H:%M}"
+
+        environment.filters.update(when=when, money=_money, amount=_amount, pretty=_pretty)
+        environment.globals.update(
+            sandbox=settings.sandbox,
+            coach_timezone=settings.coach_timezone,
+            stylesheet=f"{STATIC_PREFIX}/admin.css",
+        )
+        return cls(
+            settings=settings,
+            service=service,
+            signer=SessionSigner(settings.session_secret),
+            password_hash=settings.admin_password_hash,
+            templates=environment,
+        )
+
+    @property
+    def password_fingerprint(self) -> str:
+        return fingerprint(self.password_hash)
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Secure everywhere except plain http on a loopback host, where browsers would drop it."""
+        parts = urlsplit(self.settings.site_url)
+        return not (parts.scheme == "http" and (parts.hostname or "") in _LOOPBACK_HOSTS)
+
+    def session(self, request: Request) -> AdminSession | None:
+        return self.signer.loads(request.cookies.get(SESSION_COOKIE), self.password_fingerprint)
+
+    def signed_in(self, request: Request) -> AdminSession | None:
+        session = self.session(request)
+        return session if session is not None and session.authenticated else None
+
+    def set_session(self, response: Response, session: AdminSession) -> None:
+        response.set_cookie(
+            SESSION_COOKIE,
+            self.signer.dumps(session),
+            max_age=SESSION_SECONDS if session.authenticated else ANONYMOUS_SECONDS,
+            path=COOKIE_PATH,
+            secure=self.secure_cookies,
+            httponly=True,
+            samesite="strict",
+        )
+
+    def clear_session(self, response: Response) -> None:
+        response.delete_cookie(
+            SESSION_COOKIE,
+            path=COOKIE_PATH,
+            secure=self.secure_cookies,
+            httponly=True,
+            samesite="strict",
+        )
+
+    def same_origin(self, request: Request) -> bool:
+        """A browser's Origin, when it sends one, must be our own site."""
+        origin = request.headers.get("origin")
+        if origin is None or origin == "null":
+            return request.headers.get("sec-fetch-site", "same-origin") in (
+                "same-origin",
+                "none",
+            )
+        parts = urlsplit(self.settings.site_url)
+        return origin.rstrip("/") == f"{parts.scheme}://{parts.netloc}"
+
+    def page(
+        self,
+        name: str,
+        context: dict[str, Any],
+        *,
+        session: AdminSession | None,
+        status_code: int = 200,
+    ) -> HTMLResponse:
+        context.setdefault("notice", None)
+        context.setdefault("query", "")
+        context["csrf_token"] = session.csrf if session is not None else ""
+        context["signed_in"] = bool(session and session.authenticated)
+        html = self.templates.get_template(name).render(context)
+        return HTMLResponse(html, status_code=status_code)

@@ -1,0 +1,213 @@
+"""Every SQL statement of the operator views: lists, search, one booking's whole story, counts."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sessionbook.bookings.models import Booking, BookingEvent, BookingStatus, PaymentStatus
+from sessionbook.notifications.models import OutboxMessage
+from sessionbook.payments.models import PaymentRefund, WebhookEvent
+
+
+@dataclass(frozen=True, slots=True)
+class StateCount:
+    """How many rows are in one state, with the newest and oldest time seen in that state."""
+
+    state: str
+    count: int
+    newest: datetime | None = None
+    oldest: datetime | None = None
+
+
+class AdminRepository:
+    """Read-mostly queries for operators; runs inside the caller's (ADMIN) transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def _bookings(self, statement: Select[tuple[Booking]]) -> Sequence[Booking]:
+        return (await self.session.execute(statement)).scalars().all()
+
+    async def recent(self, *, limit: int, status: str | None = None) -> Sequence[Booking]:
+        """Newest first, as the original "View All Bookings" query."""
+        statement = select(Booking).order_by(Booking.created_at.desc(), Booking.id).limit(limit)
+        if status is not None:
+            statement = statement.where(Booking.status == status)
+        return await self._bookings(statement)
+
+    async def awaiting_payment(self, *, since: datetime, limit: int) -> Sequence[Booking]:
+        """Created since `since` and still waiting for a payment (a failed try included)."""
+        statement = (
+            select(Booking)
+            .where(
+                Booking.status == BookingStatus.PENDING,
+                Booking.payment_status.in_([PaymentStatus.PENDING, PaymentStatus.FAILED]),
+                Booking.created_at > since,
+            )
+            .order_by(Booking.created_at.desc())
+            .limit(limit)
+        )
+        return await self._bookings(statement)
+
+    async def scheduled_between(
+        self, start: datetime, end: datetime, *, limit: int
+    ) -> Sequence[Booking]:
+        statement = (
+            select(Booking)
+            .where(
+                Booking.status == BookingStatus.SCHEDULED,
+                Booking.scheduled_start >= start,
+                Booking.scheduled_start < end,
+            )
+            .order_by(Booking.scheduled_start)
+            .limit(limit)
+        )
+        return await self._bookings(statement)
+
+    async def paid_not_scheduled(self, *, limit: int) -> Sequence[Booking]:
+        """Who paid (or took a free call) but has not picked a time yet; longest waiting first."""
+        statement = (
+            select(Booking)
+            .where(Booking.status == BookingStatus.PAID)
+            .order_by(Booking.paid_at.asc().nulls_last(), Booking.created_at)
+            .limit(limit)
+        )
+        return await self._bookings(statement)
+
+    async def search(self, query: str, *, limit: int) -> Sequence[Booking]:
+        """By booking id, provider ids, or part of the customer's email or name."""
+        text = query.strip()
+        conditions = [
+            func.lower(Booking.customer_email).contains(text.lower(), autoescape=True),
+            func.lower(Booking.customer_name).contains(text.lower(), autoescape=True),
+            Booking.payment_link_id == text,
+            Booking.payment_intent_id == text,
+            Booking.cal_uid == text,
+        ]
+        with contextlib.suppress(ValueError):
+            conditions.append(Booking.id == uuid.UUID(text))
+        if text.isdigit() and len(text) < 10:
+            conditions.append(Booking.cal_booking_id == int(text))
+        statement = (
+            select(Booking).where(or_(*conditions)).order_by(Booking.created_at.desc()).limit(limit)
+        )
+        return await self._bookings(statement)
+
+    async def by_id(self, booking_id: uuid.UUID) -> Booking | None:
+        return await self.session.get(Booking, booking_id)
+
+    async def events_of(self, booking_id: uuid.UUID) -> Sequence[BookingEvent]:
+        statement = (
+            select(BookingEvent)
+            .where(BookingEvent.booking_id == booking_id)
+            .order_by(BookingEvent.id)
+        )
+        return (await self.session.execute(statement)).scalars().all()
+
+    async def outbox_of(self, booking_id: uuid.UUID) -> Sequence[OutboxMessage]:
+        statement = (
+            select(OutboxMessage)
+            .where(OutboxMessage.booking_id == booking_id)
+            .order_by(OutboxMessage.id)
+        )
+        return (await self.session.execute(statement)).scalars().all()
+
+    async def webhooks_of(self, booking_id: uuid.UUID) -> Sequence[WebhookEvent]:
+        statement = (
+            select(WebhookEvent)
+            .where(WebhookEvent.booking_id == booking_id)
+            .order_by(WebhookEvent.id)
+        )
+        return (await self.session.execute(statement)).scalars().all()
+
+    async def refunds_of(self, booking_id: uuid.UUID) -> Sequence[PaymentRefund]:
+        statement = (
+            select(PaymentRefund)
+            .where(PaymentRefund.booking_id == booking_id)
+            .order_by(PaymentRefund.created_at)
+        )
+        return (await self.session.execute(statement)).scalars().all()
+
+    async def bookings_by_status(self) -> dict[str, int]:
+        """One grouped query: the number of bookings in each status."""
+        statement = select(Booking.status, func.count()).group_by(Booking.status)
+        rows = (await self.session.execute(statement)).all()
+        return {str(status): int(count) for status, count in rows}
+
+    async def webhooks_by_state(self, *, since: datetime | None = None) -> list[StateCount]:
+        """Stored webhook deliveries per state, with the newest and oldest receipt of each."""
+        statement = select(
+            WebhookEvent.state,
+            func.count(),
+            func.max(WebhookEvent.received_at),
+            func.min(WebhookEvent.received_at),
+        ).group_by(WebhookEvent.state)
+        if since is not None:
+            statement = statement.where(WebhookEvent.received_at >= since)
+        rows = (await self.session.execute(statement)).all()
+        return [_state_count(*row) for row in rows]
+
+    async def webhook_types_since(self, since: datetime) -> list[tuple[str, str, int]]:
+        """(event type, state, count) of the deliveries received since `since`."""
+        statement = (
+            select(WebhookEvent.event_type, WebhookEvent.state, func.count())
+            .where(WebhookEvent.received_at >= since)
+            .group_by(WebhookEvent.event_type, WebhookEvent.state)
+            .order_by(WebhookEvent.event_type, WebhookEvent.state)
+        )
+        rows = (await self.session.execute(statement)).all()
+        return [(str(kind), str(state), int(count)) for kind, state, count in rows]
+
+    async def webhooks_stuck(self, *, received_before: datetime) -> int:
+        """Deliveries stored before `received_before` that are still only "received"."""
+        statement = select(func.count()).where(
+            WebhookEvent.state == "received", WebhookEvent.received_at < received_before
+        )
+        return int((await self.session.execute(statement)).scalar_one())
+
+    async def events_by_source(self, event_type: str, *, since: datetime) -> dict[str, int]:
+        """How many audit rows of one type each source wrote since `since`."""
+        statement = (
+            select(BookingEvent.source, func.count())
+            .where(BookingEvent.event_type == event_type, BookingEvent.created_at >= since)
+            .group_by(BookingEvent.source)
+        )
+        rows = (await self.session.execute(statement)).all()
+        return {str(source): int(count) for source, count in rows}
+
+    async def outbox_by_state(self) -> list[StateCount]:
+        """Notifications per state, with the oldest creation time (the backlog's age)."""
+        statement = select(
+            OutboxMessage.state,
+            func.count(),
+            func.max(OutboxMessage.created_at),
+            func.min(OutboxMessage.created_at),
+        ).group_by(OutboxMessage.state)
+        rows = (await self.session.execute(statement)).all()
+        return [_state_count(*row) for row in rows]
+
+
+def _state_count(state: object, count: object, newest: object, oldest: object) -> StateCount:
+    return StateCount(
+        state=str(state),
+        count=int(str(count)),
+        newest=_aware(newest),
+        oldest=_aware(oldest),
+    )
+
+
+def _aware(value: object) -> datetime | None:
+    """Aggregates may come back naive (SQLite keeps no zone); make them aware UTC."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -1,0 +1,244 @@
+"""The /admin pages: sign in, the dashboard, search, a booking's story and confirmed actions.
+
+Thin like every route: check the session (and, on POST, the CSRF token and origin), call one
+`AdminService` method, render. The router exists only when ADMIN_PASSWORD_HASH is configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from sessionbook.admin.auth import AdminSession, verify_password
+from sessionbook.admin.pages import ADMIN_DIR, CSRF_FIELD, STATIC_PREFIX, AdminSite
+from sessionbook.admin.service import AdminService
+from sessionbook.admin.views import BookingDetail
+from sessionbook.api.deps import ClientAddressDep, ServicesDep
+from sessionbook.api.ratelimit import LIMITS
+from sessionbook.errors import ServiceError
+from sessionbook.payments.money import MoneyError, amount_to_cents
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+
+ACTIONS = {
+    "refund": "Refund",
+    "cancel": "Cancel the booking",
+    "resend": "Send the confirmation again",
+}
+DONE = {
+    "refund": "The refund was requested.",
+    "cancel": "The booking was cancelled.",
+    "resend": "The confirmation email was queued.",
+}
+MAX_REASON_LENGTH = 255
+
+
+class LoginRequired(Exception):
+    """No signed-in admin session: the browser is sent to the login page."""
+
+
+def _site(request: Request) -> AdminSite:
+    site: AdminSite = request.app.state.admin
+    return site
+
+
+def _require(request: Request) -> tuple[AdminSite, AdminSession]:
+    site = _site(request)
+    session = site.signed_in(request)
+    if session is None:
+        raise LoginRequired()
+    return site, session
+
+
+async def _checked_form(request: Request) -> tuple[AdminSite, AdminSession, dict[str, str]]:
+    """A POST from our own signed-in page: same origin and the session's CSRF token."""
+    site, session = _require(request)
+    form = {key: str(value) for key, value in (await request.form()).items()}
+    if not site.same_origin(request) or not session.csrf_matches(form.get(CSRF_FIELD)):
+        raise _Forbidden()
+    return site, session, form
+
+
+class _Forbidden(Exception):
+    """A POST without a valid CSRF token or from another origin."""
+
+
+def _booking_id(raw: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        return None
+
+
+@router.get("/login")
+async def login_form(request: Request) -> Response:
+    site = _site(request)
+    if site.signed_in(request) is not None:
+        return RedirectResponse("/admin", status_code=303)
+    session = site.session(request) or AdminSession.anonymous(site.password_fingerprint)
+    response = site.page("login.html", {}, session=session)
+    site.set_session(response, session)
+    return response
+
+
+@router.post("/login")
+async def login(request: Request, services: ServicesDep, address: ClientAddressDep) -> Response:
+    site = _site(request)
+    session = site.session(request)
+    form = {key: str(value) for key, value in (await request.form()).items()}
+    fresh = AdminSession.anonymous(site.password_fingerprint)
+    if session is None or not site.same_origin(request):
+        return _login_again(site, fresh, "Your sign-in page expired. Please try again.", 403)
+    if not session.csrf_matches(form.get(CSRF_FIELD)):
+        return _login_again(site, fresh, "Your sign-in page expired. Please try again.", 403)
+    if services.settings.rate_limits_enabled:
+        wait = await services.limits.hit(f"admin_login:{address}", LIMITS["admin_login"])
+        if wait is not None:
+            message = f"Too many sign-in attempts. Please wait {wait} seconds."
+            response = _login_again(site, session, message, 429)
+            response.headers["Retry-After"] = str(wait)
+            return response
+    # argon2 is deliberately slow: keep it off the event loop.
+    password = form.get("password", "")
+    if not await asyncio.to_thread(verify_password, site.password_hash, password):
+        return _login_again(site, session, "That password is not right.", 401)
+    response = RedirectResponse("/admin", status_code=303)
+    site.set_session(response, AdminSession.signed_in(site.password_fingerprint))
+    return response
+
+
+def _login_again(site: AdminSite, session: AdminSession, message: str, status: int) -> Response:
+    response = site.page(
+        "login.html", {"notice": ("error", message)}, session=session, status_code=status
+    )
+    site.set_session(response, session)
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    site, _session, _form = await _checked_form(request)
+    response = RedirectResponse("/admin/login", status_code=303)
+    site.clear_session(response)
+    return response
+
+
+@router.get("")
+async def dashboard(request: Request) -> Response:
+    site, session = _require(request)
+    return site.page("dashboard.html", {"view": await site.service.dashboard()}, session=session)
+
+
+@router.get("/bookings")
+async def bookings(request: Request) -> Response:
+    site, session = _require(request)
+    query = request.query_params.get("q", "").strip()[:200]
+    found = await site.service.search(query)
+    context = {"query": query, "bookings": found}
+    return site.page("bookings.html", context, session=session)
+
+
+@router.get("/bookings/{booking_id}")
+async def booking(request: Request, booking_id: str) -> Response:
+    site, session = _require(request)
+    detail = await _detail(site, booking_id)
+    if detail is None:
+        return _missing(site, session)
+    done = DONE.get(request.query_params.get("done", ""))
+    context = {"detail": detail, "notice": ("ok", done) if done else None}
+    return site.page("booking.html", context, session=session)
+
+
+@router.get("/bookings/{booking_id}/{action}")
+async def confirm_action(request: Request, booking_id: str, action: str) -> Response:
+    site, session = _require(request)
+    detail = await _detail(site, booking_id)
+    if detail is None or action not in ACTIONS:
+        return _missing(site, session)
+    return _confirm_page(site, session, detail, action, {})
+
+
+@router.post("/bookings/{booking_id}/{action}")
+async def perform_action(request: Request, booking_id: str, action: str) -> Response:
+    site, session, form = await _checked_form(request)
+    detail = await _detail(site, booking_id)
+    if detail is None or action not in ACTIONS:
+        return _missing(site, session)
+    reason = " ".join(form.get("reason", "").split())[:MAX_REASON_LENGTH]
+    try:
+        if action == "resend":
+            await site.service.resend_confirmation(detail.booking.id)
+        elif not reason:
+            return _confirm_page(site, session, detail, action, form, "Please give a reason.")
+        elif action == "refund":
+            try:
+                cents = amount_to_cents(form.get("amount", "").strip(), detail.booking.currency)
+            except (MoneyError, ValueError, ArithmeticError):
+                message = "The amount is not a valid amount of money."
+                return _confirm_page(site, session, detail, action, form, message)
+            await site.service.refund(detail.booking.id, amount_cents=cents, reason=reason)
+        else:
+            await site.service.cancel(detail.booking.id, reason=reason)
+    except ServiceError as error:
+        return _confirm_page(site, session, detail, action, form, error.message, error.status_code)
+    return RedirectResponse(f"/admin/bookings/{detail.booking.id}?done={action}", status_code=303)
+
+
+async def _detail(site: AdminSite, raw_id: str) -> BookingDetail | None:
+    booking_id = _booking_id(raw_id)
+    if booking_id is None:
+        return None
+    try:
+        return await site.service.detail(booking_id)
+    except ServiceError:
+        return None
+
+
+def _missing(site: AdminSite, session: AdminSession) -> Response:
+    return site.page("missing.html", {}, session=session, status_code=404)
+
+
+def _confirm_page(
+    site: AdminSite,
+    session: AdminSession,
+    detail: BookingDetail,
+    action: str,
+    form: dict[str, str],
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    context = {
+        "detail": detail,
+        "action": action,
+        "action_title": ACTIONS[action],
+        "form": form,
+        "notice": ("error", error) if error else None,
+    }
+    if error and status_code == 200:
+        status_code = 400
+    return site.page("confirm.html", context, session=session, status_code=status_code)
+
+
+def install_admin(app: FastAPI, service: AdminService) -> None:
+    """Add the dashboard to the app; called only when an admin password hash is configured."""
+    services = app.state.services
+    app.state.admin = AdminSite.build(services.settings, service)
+
+    async def to_login(_request: Request, _exc: Exception) -> Response:
+        return RedirectResponse("/admin/login", status_code=303)
+
+    async def forbidden(request: Request, _exc: Exception) -> Response:
+        site = _site(request)
+        notice = ("error", "This form expired or came from elsewhere. Reload the page and retry.")
+        return site.page(
+            "missing.html", {"notice": notice}, session=site.signed_in(request), status_code=403
+        )
+
+    app.add_exception_handler(LoginRequired, to_login)
+    app.add_exception_handler(_Forbidden, forbidden)
+    app.mount(STATIC_PREFIX, StaticFiles(directory=ADMIN_DIR / "static"), name="admin-static")
+    app.include_router(router)

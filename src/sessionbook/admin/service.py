@@ -1,0 +1,200 @@
+"""Operator use cases: the monitoring views, search, one booking's story, and the three actions.
+
+Every read and write runs as the ADMIN database role. Refunds and cancellations are the
+payment and scheduling services' own use cases, called with `source="admin"`, so an operator
+follows exactly the rules a customer or the sweep does (except the customer's cancel cutoff).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import structlog
+
+from sessionbook.admin.repository import AdminRepository
+from sessionbook.admin.views import BookingDetail, Dashboard, WebhookHealth
+from sessionbook.bookings.models import Booking, BookingStatus
+from sessionbook.bookings.repository import BookingRepository
+from sessionbook.bookings.transitions import record_change
+from sessionbook.db import ADMIN, Database, utcnow
+from sessionbook.errors import BookingNotFound, BookingNotSchedulable, ServiceError
+from sessionbook.notifications.outbox import enqueue_booking_confirmed
+
+log = structlog.get_logger(__name__)
+
+LIST_LIMIT = 50
+WEBHOOK_STUCK_AFTER = timedelta(minutes=5)
+PAYMENT_CONFIRMED_EVENT = "payment_confirmed"
+
+# (booking id, amount in cents, reason) -> None; raises a ServiceError when refused.
+RefundAction = Callable[[uuid.UUID, int, str], Awaitable[object]]
+# (booking id, reason) -> None; raises a ServiceError when refused.
+CancelAction = Callable[[uuid.UUID, str], Awaitable[object]]
+
+
+class ActionUnavailable(ServiceError):
+    status_code = 409
+    code = "action_unavailable"
+    default_message = "This action is not available for this booking."
+
+
+def day_window(now: datetime, zone: ZoneInfo) -> tuple[date, datetime, datetime]:
+    """Today in `zone` and its bounds in UTC; a DST day is 23 or 25 hours long, as it should."""
+    today = now.astimezone(zone).date()
+    start = datetime.combine(today, time(0), tzinfo=zone)
+    end = datetime.combine(today + timedelta(days=1), time(0), tzinfo=zone)
+    return today, start.astimezone(UTC), end.astimezone(UTC)
+
+
+class AdminService:
+    """Reads for the dashboard and the CLI; actions delegate to the owning domain's service."""
+
+    def __init__(
+        self,
+        *,
+        database: Database,
+        coach_timezone: str,
+        refund: RefundAction | None = None,
+        cancel: CancelAction | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.database = database
+        self.zone = ZoneInfo(coach_timezone)
+        self._refund = refund
+        self._cancel = cancel
+        self.clock = clock
+
+    # -- views ---------------------------------------------------------------------------
+
+    async def dashboard(self) -> Dashboard:
+        now = self.clock()
+        today, start, end = day_window(now, self.zone)
+        async with self.database.transaction(ADMIN) as session:
+            repository = AdminRepository(session)
+            return Dashboard(
+                counts=await repository.bookings_by_status(),
+                recent=await repository.recent(limit=LIST_LIMIT),
+                awaiting_payment=await repository.awaiting_payment(
+                    since=now - timedelta(hours=24), limit=LIST_LIMIT
+                ),
+                today=today,
+                scheduled_today=await repository.scheduled_between(start, end, limit=LIST_LIMIT),
+                paid_not_scheduled=await repository.paid_not_scheduled(limit=LIST_LIMIT),
+                webhooks=await self._webhook_health(repository, now),
+                outbox=await repository.outbox_by_state(),
+            )
+
+    async def recent(self, *, limit: int = LIST_LIMIT, status: str | None = None) -> list[Booking]:
+        async with self.database.transaction(ADMIN) as session:
+            return list(await AdminRepository(session).recent(limit=limit, status=status))
+
+    async def awaiting_payment(self, *, limit: int = LIST_LIMIT) -> list[Booking]:
+        since = self.clock() - timedelta(hours=24)
+        async with self.database.transaction(ADMIN) as session:
+            return list(await AdminRepository(session).awaiting_payment(since=since, limit=limit))
+
+    async def scheduled_today(self, *, limit: int = LIST_LIMIT) -> tuple[date, list[Booking]]:
+        today, start, end = day_window(self.clock(), self.zone)
+        async with self.database.transaction(ADMIN) as session:
+            found = await AdminRepository(session).scheduled_between(start, end, limit=limit)
+            return today, list(found)
+
+    async def paid_not_scheduled(self, *, limit: int = LIST_LIMIT) -> list[Booking]:
+        async with self.database.transaction(ADMIN) as session:
+            return list(await AdminRepository(session).paid_not_scheduled(limit=limit))
+
+    async def search(self, query: str, *, limit: int = LIST_LIMIT) -> list[Booking]:
+        if not query.strip():
+            return await self.recent(limit=limit)
+        async with self.database.transaction(ADMIN) as session:
+            return list(await AdminRepository(session).search(query, limit=limit))
+
+    async def detail(self, booking_id: uuid.UUID) -> BookingDetail:
+        async with self.database.transaction(ADMIN) as session:
+            repository = AdminRepository(session)
+            booking = await repository.by_id(booking_id)
+            if booking is None:
+                raise BookingNotFound("No booking has this id.")
+            return BookingDetail(
+                booking=booking,
+                events=await repository.events_of(booking_id),
+                outbox=await repository.outbox_of(booking_id),
+                webhooks=await repository.webhooks_of(booking_id),
+                refunds=await repository.refunds_of(booking_id),
+            )
+
+    async def webhook_health(self) -> WebhookHealth:
+        async with self.database.transaction(ADMIN) as session:
+            return await self._webhook_health(AdminRepository(session), self.clock())
+
+    async def _webhook_health(self, repository: AdminRepository, now: datetime) -> WebhookHealth:
+        day_ago = now - timedelta(hours=24)
+        by_state = await repository.webhooks_by_state()
+        last_day = await repository.webhook_types_since(day_ago)
+        stuck = await repository.webhooks_stuck(received_before=now - WEBHOOK_STUCK_AFTER)
+        confirmed = await repository.events_by_source(PAYMENT_CONFIRMED_EVENT, since=day_ago)
+        problems: list[str] = []
+        failed_today = sum(count for _, state, count in last_day if state == "failed")
+        if failed_today:
+            problems.append(f"{failed_today} webhook deliveries failed in the last 24 hours")
+        if stuck:
+            problems.append(f"{stuck} webhook deliveries are stored but not processed")
+        by_webhook = confirmed.get("webhook", 0)
+        by_others = sum(count for source, count in confirmed.items() if source != "webhook")
+        if by_others and not by_webhook:
+            # Payments are arriving, but only the sweep's reconciliation notices them.
+            problems.append(
+                f"{by_others} payments in the last 24 hours were confirmed without a webhook: "
+                "check the webhook URL and AIRWALLEX_WEBHOOK_SECRET"
+            )
+        newest = max((count.newest for count in by_state if count.newest), default=None)
+        return WebhookHealth(
+            last_received=newest,
+            by_state=by_state,
+            last_day=last_day,
+            stuck=stuck,
+            confirmed_by_source=confirmed,
+            problems=problems,
+        )
+
+    # -- actions -------------------------------------------------------------------------
+
+    async def resend_confirmation(self, booking_id: uuid.UUID) -> None:
+        """Queue the confirmation email again, under a fresh dedupe key, and audit it."""
+        async with self.database.transaction(ADMIN) as session:
+            bookings = BookingRepository(session)
+            booking = await bookings.by_id(booking_id, for_update=True)
+            if booking is None:
+                raise BookingNotFound("No booking has this id.")
+            if booking.status != BookingStatus.SCHEDULED:
+                raise BookingNotSchedulable(
+                    "Only a scheduled booking has a confirmation to send again."
+                )
+            resend_id = uuid.uuid4().hex
+            await enqueue_booking_confirmed(session, booking, resend_id=resend_id)
+            await record_change(
+                bookings,
+                booking,
+                event_type="confirmation_resent",
+                source="admin",
+                now=self.clock(),
+                data={"resendId": resend_id},
+            )
+        log.info("admin_confirmation_resent", booking_id=str(booking_id))
+
+    async def refund(self, booking_id: uuid.UUID, *, amount_cents: int, reason: str) -> None:
+        if self._refund is None:
+            raise ActionUnavailable("Refunds are not available in this deployment.")
+        if amount_cents <= 0:
+            raise ActionUnavailable("The refund amount must be more than zero.")
+        await self._refund(booking_id, amount_cents, reason)
+        log.info("admin_refund_requested", booking_id=str(booking_id), amount_cents=amount_cents)
+
+    async def cancel(self, booking_id: uuid.UUID, *, reason: str) -> None:
+        if self._cancel is None:
+            raise ActionUnavailable("Cancelling is not available in this deployment.")
+        await self._cancel(booking_id, reason)
+        log.info("admin_cancel_requested", booking_id=str(booking_id))

@@ -1,0 +1,153 @@
+"""What the operator sees, as plain values: the dashboard, one booking's story, webhook health.
+
+Built by `AdminService` and shown by both the HTML pages and `sessionbook bookings`, so the
+dashboard and the command line always tell the same story.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sessionbook.admin.repository import StateCount
+from sessionbook.bookings.models import Booking, BookingEvent
+from sessionbook.notifications.models import OutboxMessage
+from sessionbook.payments.models import PaymentRefund, WebhookEvent
+
+
+@dataclass(frozen=True)
+class WebhookHealth:
+    """Enough to answer "is the payment webhook healthy?" at a glance, with the reasons."""
+
+    last_received: datetime | None
+    by_state: list[StateCount]
+    last_day: list[tuple[str, str, int]]  # (event type, state, count), last 24 hours
+    stuck: int  # stored but neither processed nor failed for more than a few minutes
+    confirmed_by_source: dict[str, int]  # payments confirmed in 24 h: webhook vs sweep
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def healthy(self) -> bool:
+        return not self.problems
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    counts: dict[str, int]
+    recent: Sequence[Booking]
+    awaiting_payment: Sequence[Booking]
+    today: date
+    scheduled_today: Sequence[Booking]
+    paid_not_scheduled: Sequence[Booking]
+    webhooks: WebhookHealth
+    outbox: list[StateCount]
+
+
+@dataclass(frozen=True)
+class BookingDetail:
+    booking: Booking
+    events: Sequence[BookingEvent]
+    outbox: Sequence[OutboxMessage]
+    webhooks: Sequence[WebhookEvent]
+    refunds: Sequence[PaymentRefund]
+
+    @property
+    def refundable_cents(self) -> int:
+        """What is left: paid, minus settled refunds, minus refunds still under way."""
+        under_way = sum(
+            r.amount_cents for r in self.refunds if r.status not in ("settled", "failed")
+        )
+        return max(0, self.booking.amount_cents - self.booking.refunded_cents - under_way)
+
+
+def booking_summary(booking: Booking) -> dict[str, object]:
+    """A booking as one JSON-friendly row (CLI `--json`), camelCase like the API."""
+    return {
+        "id": str(booking.id),
+        "status": booking.status,
+        "paymentStatus": booking.payment_status,
+        "packageId": booking.package_id,
+        "amountCents": booking.amount_cents,
+        "refundedCents": booking.refunded_cents,
+        "currency": booking.currency,
+        "customerName": booking.customer_name,
+        "customerEmail": booking.customer_email,
+        "scheduledStart": _iso(booking.scheduled_start),
+        "scheduledEnd": _iso(booking.scheduled_end),
+        "calBookingId": booking.cal_booking_id,
+        "paymentLinkId": booking.payment_link_id,
+        "paymentIntentId": booking.payment_intent_id,
+        "createdAt": _iso(booking.created_at),
+        "paidAt": _iso(booking.paid_at),
+        "expiresAt": _iso(booking.expires_at),
+    }
+
+
+def detail_summary(detail: BookingDetail) -> dict[str, object]:
+    return {
+        "booking": booking_summary(detail.booking),
+        "events": [
+            {
+                "id": event.id,
+                "at": _iso(event.created_at),
+                "type": event.event_type,
+                "source": event.source,
+                "from": event.from_status,
+                "to": event.to_status,
+                "data": event.data,
+            }
+            for event in detail.events
+        ],
+        "notifications": [
+            {
+                "kind": message.kind,
+                "state": message.state,
+                "attempts": message.attempts,
+                "createdAt": _iso(message.created_at),
+                "sentAt": _iso(message.sent_at),
+                "lastError": message.last_error,
+            }
+            for message in detail.outbox
+        ],
+        "webhooks": [
+            {
+                "eventId": hook.event_id,
+                "type": hook.event_type,
+                "state": hook.state,
+                "attempts": hook.attempts,
+                "receivedAt": _iso(hook.received_at),
+                "processedAt": _iso(hook.processed_at),
+                "lastError": hook.last_error,
+            }
+            for hook in detail.webhooks
+        ],
+        "refunds": [
+            {
+                "amountCents": refund.amount_cents,
+                "currency": refund.currency,
+                "status": refund.status,
+                "reason": refund.reason,
+                "createdAt": _iso(refund.created_at),
+            }
+            for refund in detail.refunds
+        ],
+    }
+
+
+def webhook_summary(health: WebhookHealth) -> dict[str, object]:
+    return {
+        "healthy": health.healthy,
+        "problems": health.problems,
+        "lastReceived": _iso(health.last_received),
+        "stuck": health.stuck,
+        "byState": {count.state: count.count for count in health.by_state},
+        "lastDay": [
+            {"type": kind, "state": state, "count": count} for kind, state, count in health.last_day
+        ],
+        "paymentsConfirmedBySource": health.confirmed_by_source,
+    }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment is not None else None

@@ -1,0 +1,66 @@
+"""The email port: what the outbox worker hands to a sender, and the log-only default sender."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    filename: str
+    content_type: str  # e.g. "text/calendar; method=PUBLISH"
+    content: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingEmail:
+    """One message to one customer.
+
+    `kind` and `booking_id` say what it is without saying whom it is for, so they are what a
+    log line may carry. `message_id` is stable per outbox row: a repeat after a crash between
+    sending and recording can be recognised as the same message by mail clients.
+    """
+
+    to: str
+    subject: str
+    text: str
+    kind: str
+    booking_id: str
+    message_id: str
+    attachments: tuple[Attachment, ...] = field(default_factory=tuple)
+
+
+class EmailDeliveryError(Exception):
+    """The message was not accepted. `permanent` means retrying the same message cannot help."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class EmailSender(Protocol):
+    """Delivers one email or raises EmailDeliveryError; must not log the address."""
+
+    async def send(self, email: OutgoingEmail) -> None: ...
+
+
+class LogEmailSender:
+    """The default without SMTP: one log line per message with its kind and booking id only."""
+
+    def __init__(self) -> None:
+        self.sent: list[OutgoingEmail] = []
+
+    async def send(self, email: OutgoingEmail) -> None:
+        self.sent.append(email)
+        del self.sent[:-100]  # keep the last few for a look in a debugger, never grow forever
+        log.info(
+            "email_logged_not_sent",
+            kind=email.kind,
+            booking_id=email.booking_id,
+            attachments=[a.filename for a in email.attachments],
+        )

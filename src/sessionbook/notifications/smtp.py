@@ -1,0 +1,91 @@
+"""SMTP delivery with the standard library, run in a worker thread so the event loop never waits."""
+
+from __future__ import annotations
+
+import asyncio
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate
+
+import structlog
+
+from sessionbook.notifications.email import EmailDeliveryError, OutgoingEmail
+
+log = structlog.get_logger(__name__)
+
+
+class SmtpEmailSender:
+    """One connection per message: the outbox sends a trickle, and a fresh connection per
+    message cannot be left half-broken by an earlier failure."""
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        sender: str,
+        username: str | None = None,
+        password: str | None = None,
+        starttls: bool = True,
+        timeout_seconds: float = 30.0,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.sender = sender
+        self._username = username
+        self._password = password
+        self.starttls = starttls
+        self.timeout_seconds = timeout_seconds
+
+    def __repr__(self) -> str:  # the password stays out of tracebacks and debuggers
+        return f"SmtpEmailSender(host={self.host!r}, port={self.port})"
+
+    def build(self, email: OutgoingEmail) -> EmailMessage:
+        message = EmailMessage()
+        message["From"] = self.sender
+        message["To"] = email.to
+        message["Subject"] = email.subject
+        message["Date"] = formatdate(localtime=False, usegmt=True)
+        message["Message-ID"] = email.message_id
+        message.set_content(email.text)
+        for attachment in email.attachments:
+            maintype, _, subtype = attachment.content_type.partition("/")
+            subtype, _, parameters = subtype.partition(";")
+            params = dict(
+                part.strip().split("=", 1) for part in parameters.split(";") if "=" in part
+            )
+            message.add_attachment(
+                attachment.content,
+                maintype=maintype,
+                subtype=subtype.strip(),
+                filename=attachment.filename,
+                params=params,
+            )
+        return message
+
+    async def send(self, email: OutgoingEmail) -> None:
+        message = self.build(email)
+        await asyncio.to_thread(self._deliver, message)
+        log.info("email_sent", kind=email.kind, booking_id=email.booking_id)
+
+    def _deliver(self, message: EmailMessage) -> None:
+        try:
+            with smtplib.SMTP(self.host, self.port, timeout=self.timeout_seconds) as smtp:
+                if self.starttls:
+                    smtp.starttls(context=ssl.create_default_context())
+                if self._username is not None and self._password is not None:
+                    smtp.login(self._username, self._password)
+                smtp.send_message(message)
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise EmailDeliveryError("recipient refused", permanent=True) from exc
+        except (smtplib.SMTPAuthenticationError, smtplib.SMTPSenderRefused) as exc:
+            # Our configuration is wrong, not this message: keep it for when it is fixed.
+            raise EmailDeliveryError(f"SMTP refused us: {exc.smtp_code}") from exc
+        except smtplib.SMTPResponseException as exc:
+            # 5xx is the server's final word on this message; 4xx means "try again later".
+            raise EmailDeliveryError(
+                f"SMTP {exc.smtp_code}", permanent=500 <= exc.smtp_code < 600
+            ) from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            raise EmailDeliveryError(f"SMTP unavailable: {type(exc).__name__}") from exc

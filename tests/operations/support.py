@@ -1,0 +1,96 @@
+"""Helpers for the operations tests: an admin-enabled server, a signed-in browser, paying."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import httpx
+from argon2 import PasswordHasher
+
+T = TypeVar("T")
+
+ADMIN_PASSWORD = "a long admin password for tests"
+# Cheap argon2 parameters (the hash carries them): sign-in stays a real argon2 check, fast.
+ADMIN_SETTINGS: dict[str, Any] = {
+    "admin_password_hash": PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(
+        ADMIN_PASSWORD
+    ),
+    "session_secret": "s" * 48,
+}
+PAID = {"packageId": "single", "customerName": "Paula Payer", "customerEmail": "paula@example.com"}
+FREE = {"packageId": "discovery", "customerName": "Fred Free", "customerEmail": "fred@example.com"}
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def later_today(zone_name: str) -> datetime:
+    """A moment a minute away that is still today in `zone_name`, as an aware UTC time."""
+    local = datetime.now(ZoneInfo(zone_name)).replace(second=0, microsecond=0)
+    local = local + timedelta(minutes=1) if local.hour < 23 else local - timedelta(minutes=59)
+    return local.astimezone(UTC)
+
+
+def csrf_of(html: str) -> str:
+    found = _CSRF.search(html)
+    assert found, "the page has no CSRF field"
+    return found.group(1)
+
+
+async def sign_in(client: httpx.AsyncClient, password: str = ADMIN_PASSWORD) -> httpx.Response:
+    """Open the login page (which sets the anonymous session) and post the password."""
+    page = await client.get("/admin/login")
+    assert page.status_code == 200, page.text
+    return await client.post(
+        "/admin/login", data={"csrf_token": csrf_of(page.text), "password": password}
+    )
+
+
+async def admin_post(client: httpx.AsyncClient, path: str, **fields: str) -> httpx.Response:
+    """Submit a form the way the page would: fetch it, take its CSRF token, post."""
+    page = await client.get(path)
+    assert page.status_code == 200, page.text
+    return await client.post(path, data={"csrf_token": csrf_of(page.text), **fields})
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T]], accept: Callable[[T], bool], *, timeout: float = 10.0
+) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await probe()
+        if accept(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not reached within {timeout}s; last value: {value!r}")
+        await asyncio.sleep(0.05)
+
+
+async def create(client: httpx.AsyncClient, body: dict[str, Any] = PAID) -> dict[str, Any]:
+    answer = await client.post("/functions/v1/booking-create", json=body)
+    assert answer.status_code == 201, answer.text
+    created: dict[str, Any] = answer.json()
+    return created
+
+
+async def status(client: httpx.AsyncClient, token: str) -> dict[str, Any]:
+    answer = await client.get("/functions/v1/booking-status", headers={"X-Booking-Token": token})
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+async def pay(client: httpx.AsyncClient, sandbox_root: str, created: dict[str, Any]) -> None:
+    """Pay on the Airwallex stand-in (it then sends its webhook) and wait for `paid`."""
+    link_id = created["paymentUrl"].rstrip("/").rsplit("/", 1)[-1]
+    answer = await client.post(
+        f"{sandbox_root}/_sandbox/pay/{link_id}", json={"outcome": "succeeded"}
+    )
+    assert answer.status_code < 300, answer.text
+    await eventually(
+        lambda: status(client, created["bookingToken"]), lambda s: s["status"] == "paid"
+    )

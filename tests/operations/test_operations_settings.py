@@ -1,0 +1,104 @@
+"""Unit checks without I/O: operations settings, the session cookie's signature, "today"."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from sessionbook.admin.auth import AdminSession, SessionSigner, fingerprint, hash_password
+from sessionbook.admin.service import day_window
+from sessionbook.notifications.ics import session_event
+from sessionbook.settings import ConfigurationError, load_settings
+
+HASH = "$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"
+SECRET = "x" * 40
+
+
+@pytest.mark.parametrize(
+    ("values", "variable"),
+    [
+        ({"admin_password_hash": HASH}, "SESSION_SECRET is required"),
+        ({"admin_password_hash": "plain-text", "session_secret": SECRET}, "ADMIN_PASSWORD_HASH"),
+        ({"session_secret": "short"}, "SESSION_SECRET must be at least 32"),
+        ({"coach_timezone": "Mars/Olympus"}, "COACH_TIMEZONE"),
+        ({"smtp_host": "smtp.example.com"}, "SMTP_FROM is required"),
+        ({"smtp_from": "no-at-sign"}, "SMTP_FROM must be an email address"),
+        ({"smtp_username": "coach"}, "SMTP_USERNAME and SMTP_PASSWORD"),
+    ],
+)
+def test_wrong_operations_settings_stop_the_start_naming_the_variable(
+    values: dict[str, Any], variable: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=variable):
+        load_settings(**values)
+
+
+def test_admin_is_enabled_only_by_a_password_hash() -> None:
+    assert load_settings().admin_enabled is False
+    enabled = load_settings(admin_password_hash=HASH, session_secret=SECRET)
+    assert enabled.admin_enabled is True
+
+
+def test_a_session_cookie_is_refused_when_forged_stale_or_for_an_old_password() -> None:
+    signer = SessionSigner(SECRET)
+    current = fingerprint(hash_password("first password here"))
+    session = AdminSession.signed_in(current, now=1000.0)
+    cookie = signer.dumps(session)
+
+    assert signer.loads(cookie, current, now=1001.0) == session
+    assert signer.loads(cookie, current, now=session.expires + 1.0) is None
+    assert signer.loads(cookie, fingerprint(hash_password("rotated password")), now=1001.0) is None
+    assert SessionSigner("y" * 40).loads(cookie, current, now=1001.0) is None
+    body, signature = cookie.split(".")
+    assert signer.loads(f"{body}x.{signature}", current, now=1001.0) is None
+    assert signer.loads("garbage", current) is None
+    assert signer.loads(None, current) is None
+    assert session.csrf_matches(session.csrf)
+    assert not session.csrf_matches(None)
+    assert not session.csrf_matches(AdminSession.signed_in(current).csrf)
+
+
+def test_today_follows_the_coach_timezone_across_a_dst_change() -> None:
+    london = ZoneInfo("Europe/London")
+    # 22:30 UTC on the last Saturday of October is 23:30 in London (BST), already Sunday
+    # in Auckland; London's Sunday that night is 25 hours long (back to GMT).
+    now = datetime(2026, 10, 24, 22, 30, tzinfo=UTC)
+
+    day, start, end = day_window(now, london)
+    sunday, sunday_start, sunday_end = day_window(datetime(2026, 10, 25, 12, tzinfo=UTC), london)
+    auckland_day, _, _ = day_window(now, ZoneInfo("Pacific/Auckland"))
+
+    assert day.isoformat() == "2026-10-24"
+    assert (start, end) == (
+        datetime(2026, 10, 23, 23, tzinfo=UTC),
+        datetime(2026, 10, 24, 23, tzinfo=UTC),
+    )
+    assert sunday.isoformat() == "2026-10-25"
+    assert (sunday_end - sunday_start).total_seconds() == 25 * 3600
+    assert auckland_day.isoformat() == "2026-10-25"
+
+
+def test_calendar_text_is_escaped_and_folded() -> None:
+    start = datetime(2026, 12, 1, 15, tzinfo=UTC)
+    ics = session_event(
+        uid="b1@sessionbook",
+        sequence=3,
+        start=start,
+        end=start.replace(hour=16),
+        summary="Session; with, commas",
+        description="line one\nline two " + "long " * 30,
+        location="https://meet.example/room",
+        now=start,
+    ).decode()
+
+    lines = ics.split("\r\n")
+    assert "SUMMARY:Session\\; with\\, commas" in lines
+    assert all(len(line.encode()) <= 75 for line in lines)
+    assert any(line.startswith(" ") for line in lines)  # the long description was folded
+    unfolded = ics.replace("\r\n ", "")
+    assert "DESCRIPTION:line one\\nline two long" in unfolded
+    assert "SEQUENCE:3" in lines
+    assert ics.endswith("END:VCALENDAR\r\n")
