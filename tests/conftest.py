@@ -29,13 +29,18 @@ from tests.support.live_server import free_port, live_server
 
 # Keep the developer's own environment out of the tests.
 for _name in list(os.environ):
-    if _name.startswith(("AIRWALLEX_", "CAL_", "SESSIONBOOK_")) or _name in (
+    if _name.startswith(("AIRWALLEX_", "CAL_", "SESSIONBOOK_", "ADMIN_", "SMTP_")) or _name in (
         "DATABASE_URL",
         "SITE_URL",
         "RATE_LIMITS",
         "ALLOWED_ORIGINS",
         "TRUSTED_PROXIES",
         "REDIS_URL",
+        "SESSION_SECRET",
+        "COACH_TIMEZONE",
+        "METRICS_TOKEN",
+        "SWEEP_INTERVAL_SECONDS",
+        "PROMETHEUS_MULTIPROC_DIR",
     ):
         del os.environ[_name]
 
@@ -113,6 +118,8 @@ def make_settings(test_db: DatabaseUnderTest, port: int, **overrides: Any) -> Se
         "site_url": f"http://127.0.0.1:{port}",
         "rate_limits": "off",
         "log_format": "json",
+        # Tests run the sweep themselves; a background pass would race their assertions.
+        "sweep_interval_seconds": 0,
     }
     values.update(overrides)
     return Settings(**values)

@@ -1,4 +1,4 @@
-"""The `sessionbook` command: serve, migrate, sweep."""
+"""The `sessionbook` command: serve, migrate, sweep, refund."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ import asyncio
 import json
 import os
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from sessionbook.admin.cli import admin_app, bookings_app
+from sessionbook.admin.cli import webhooks as webhooks_command
 from sessionbook.settings import ConfigurationError, Settings, load_settings
 
 app = typer.Typer(help="sessionbook: sell sessions, take payment, book the calendar.")
@@ -53,6 +55,9 @@ def serve(
     except ConfigurationError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(code=2) from None
+    from sessionbook.monitoring.metrics import prepare_multiprocess_directory
+
+    prepare_multiprocess_directory()
     uvicorn.run(
         "sessionbook.app:create_app",
         factory=True,
@@ -104,6 +109,69 @@ async def _sweep(settings: Settings) -> dict[str, int]:
         return (await run_sweep(services)).counts
     finally:
         await services.aclose()
+
+
+@app.command()
+def refund(
+    booking_id: Annotated[str, typer.Argument(help="The booking's id (bookingId).")],
+    amount: Annotated[
+        int | None,
+        typer.Option("--amount", min=1, help="Cents to refund; default: all that is left."),
+    ] = None,
+    reason: Annotated[str, typer.Option(help="Why; kept in the audit trail.")] = (
+        "refund by operator"
+    ),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Refund a paid booking through Airwallex; running it again never refunds twice."""
+    from sessionbook.errors import ServiceError
+    from sessionbook.observability import configure_logging
+    from sessionbook.payments.money import cents_to_amount
+
+    settings = _settings_or_exit()
+    configure_logging(level=settings.log_level, json_format=settings.log_format == "json")
+    try:
+        result = asyncio.run(_refund(settings, booking_id, amount, reason))
+    except ServiceError as exc:
+        typer.echo(f"refund failed ({exc.code}): {exc.message}", err=True)
+        raise typer.Exit(code=1) from None
+    if as_json:
+        typer.echo(json.dumps({**result, "bookingId": booking_id.strip()}))
+        return
+    money = f"{cents_to_amount(result['amountCents'], result['currency'])} {result['currency']}"
+    verb = "refund requested" if result["created"] else "refund already requested earlier"
+    typer.echo(f"{verb}: {money} of booking {booking_id.strip()}")
+    typer.echo(f"status: {result['status']}")
+    typer.echo(f"request id: {result['requestId']}")
+    typer.echo(f"airwallex refund id: {result['providerRefundId'] or '(not known yet)'}")
+
+
+async def _refund(
+    settings: Settings, booking_id: str, amount: int | None, reason: str
+) -> dict[str, Any]:
+    from sessionbook.app import build_services
+
+    services = build_services(settings)
+    try:
+        result = await services.payment_service.refund(
+            booking_id, amount_cents=amount, reason=reason, source="cli"
+        )
+    finally:
+        await services.aclose()
+    return {
+        "requestId": result.request_id,
+        "providerRefundId": result.provider_refund_id,
+        "amountCents": result.amount_cents,
+        "currency": result.currency,
+        "status": result.status,
+        "created": result.created,
+    }
+
+
+# The operator's views and set-up commands live with the admin (sessionbook.admin.cli).
+app.add_typer(bookings_app, name="bookings")
+app.command("webhooks")(webhooks_command)
+app.add_typer(admin_app, name="admin")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,7 +9,11 @@ from sessionbook.api.ratelimit import LimitStore
 from sessionbook.bookings.service import BookingService
 from sessionbook.catalog import Catalog
 from sessionbook.db import Database
+from sessionbook.notifications.service import NotificationService
 from sessionbook.payments.gateway import PaymentGateway
+from sessionbook.payments.service import PaymentService
+from sessionbook.scheduling.calendar import Calendar
+from sessionbook.scheduling.service import SchedulingService
 from sessionbook.settings import Settings
 
 
@@ -22,7 +26,11 @@ class Services:
     database: Database
     payments: PaymentGateway
     bookings: BookingService
+    payment_service: PaymentService
     limits: LimitStore
+    notifications: NotificationService
+    calendar: Calendar
+    scheduling: SchedulingService
     closers: list[Any] = field(default_factory=list)
 
     async def aclose(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, MetaData, event, text
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -85,6 +87,27 @@ SERVICE = Actor(Role.SERVICE)
 ADMIN = Actor(Role.ADMIN)
 
 
+_SET_ROLE = text("SELECT set_config('role', :role, true)")
+_SET_ROLE_AND_TOKEN = text(
+    "SELECT set_config('role', :role, true), set_config('sessionbook.token_hash', :hash, true)"
+)
+
+
+# Execution option of `Database.sqlite_read_transaction`: BEGIN without IMMEDIATE.
+_DEFERRED_BEGIN = "sessionbook_deferred_begin"
+_TOKEN_HASH_SHAPE = re.compile(r"[0-9a-f]{64}")
+
+
+def _begin_as(actor: Actor) -> str:
+    """BEGIN plus the actor's settings as one simple query (values inlined, so checked first)."""
+    settings = f"set_config('role', '{Role(actor.role).value}', true)"
+    if actor.token_hash is not None:
+        if not _TOKEN_HASH_SHAPE.fullmatch(actor.token_hash):
+            raise ValueError("a token hash is 64 lowercase hex digits")
+        settings += f", set_config('sessionbook.token_hash', '{actor.token_hash}', true)"
+    return f"BEGIN; SELECT {settings}"
+
+
 class Database:
     """Owns the engine; hands out transactions that carry the caller's role on PostgreSQL."""
 
@@ -104,13 +127,61 @@ class Database:
         """
         async with self._sessions() as session, session.begin():
             if not self.is_sqlite:
-                await session.execute(text(f"SET LOCAL ROLE {actor.role.value}"))
-                if actor.token_hash is not None:
+                # set_config('role', ..., true) is SET LOCAL ROLE (same membership check), and
+                # one statement for role and token hash saves a round trip on every request.
+                if actor.token_hash is None:
+                    await session.execute(_SET_ROLE, {"role": actor.role.value})
+                else:
                     await session.execute(
-                        text("SELECT set_config('sessionbook.token_hash', :hash, true)"),
-                        {"hash": actor.token_hash},
+                        _SET_ROLE_AND_TOKEN, {"role": actor.role.value, "hash": actor.token_hash}
                     )
             yield session
+
+    @asynccontextmanager
+    async def sqlite_read_transaction(self) -> AsyncIterator[AsyncSession]:
+        """SQLite only: a plain, deferred transaction for a read that changes nothing.
+
+        BEGIN IMMEDIATE takes SQLite's one write lock, so concurrent booking-status reads queued
+        behind each other in SQLite's busy handler, which sleeps up to 100 ms a try (p99 near a
+        second at 16 clients, bench/RESULTS.md). In WAL mode a deferred reader never waits and
+        sees the last committed state. Whatever must change a row goes through `transaction`.
+        """
+        if not self.is_sqlite:
+            raise RuntimeError("sqlite_read_transaction is for SQLite")
+        async with self._sessions() as session:
+            await session.connection(execution_options={_DEFERRED_BEGIN: True})
+            yield session
+            # COMMIT (not ROLLBACK) ends the read: objects read stay loaded after it.
+            await session.commit()
+
+    @asynccontextmanager
+    async def driver_transaction(self, actor: Actor) -> AsyncIterator[Any]:
+        """PostgreSQL only: a transaction as `transaction` gives, on the bare asyncpg connection.
+
+        For the hottest read (a booking by its token): the ORM session and its async adaption
+        cost several times the query itself, and BEGIN with the role and token settings goes in
+        one round trip here, so a read takes three (BEGIN+settings, the query, COMMIT).
+        A connection whose state is unknown after a failure is discarded, never pooled again.
+        """
+        if self.is_sqlite:
+            raise RuntimeError("driver transactions are for PostgreSQL")
+        begin = _begin_as(actor)
+        async with self.engine.connect() as connection:
+            driver: Any = (await connection.get_raw_connection()).driver_connection
+            settled = False
+            try:
+                await driver.execute(begin)
+                try:
+                    yield driver
+                except BaseException:
+                    await driver.execute("ROLLBACK")
+                    settled = True
+                    raise
+                await driver.execute("COMMIT")
+                settled = True
+            finally:
+                if not settled:
+                    await connection.invalidate()
 
     async def ping(self) -> None:
         async with self.engine.connect() as connection:
@@ -125,14 +196,30 @@ def _make_engine(url: str, *, pool_size: int, echo: bool) -> AsyncEngine:
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
         _configure_sqlite(engine)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         echo=echo,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
         pool_timeout=10,
     )
+    _drop_closed_connections(engine)
+    return engine
+
+
+def _drop_closed_connections(engine: AsyncEngine) -> None:
+    """Never hand out a pooled connection the server has already closed.
+
+    This replaces `pool_pre_ping`, which on asyncpg costs three round trips (BEGIN, ping,
+    ROLLBACK) on every checkout, more than the booking-status query itself. asyncpg notices
+    at once when the server closes a socket (a restart, pg_terminate_backend), so asking
+    the driver is free; the pool then discards the connection and opens a new one.
+    """
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        if dbapi_connection.driver_connection.is_closed():
+            raise DisconnectionError("the server closed this pooled connection")
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -150,4 +237,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if connection.get_execution_options().get(_DEFERRED_BEGIN):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -9,7 +9,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 
 def alembic_config(database_url: str) -> Config:
@@ -40,11 +41,25 @@ async def current_revision(database_url: str) -> str | None:
     engine = create_async_engine(database_url)
     try:
         async with engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                await _assume_service_role(connection)
             return await connection.run_sync(
                 lambda sync: MigrationContext.configure(sync).get_current_revision()
             )
     finally:
         await engine.dispose()
+
+
+async def _assume_service_role(connection: AsyncConnection) -> None:
+    """The application's NOINHERIT login can read alembic_version only through its roles."""
+    member = await connection.scalar(
+        text(
+            "SELECT 1 FROM pg_roles WHERE rolname = 'sessionbook_service' "
+            "AND pg_has_role(current_user, oid, 'MEMBER')"
+        )
+    )
+    if member:
+        await connection.execute(text("SET LOCAL ROLE sessionbook_service"))
 
 
 def is_current(database_url: str) -> bool:

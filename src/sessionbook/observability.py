@@ -94,7 +94,13 @@ def configure_logging(*, level: str = "info", json_format: bool = True) -> None:
         structlog.processors.JSONRenderer() if json_format else structlog.dev.ConsoleRenderer()
     )
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        # Drop below-level events before the processors run: at LOG_LEVEL=warning the
+        # per-request access line would otherwise be stamped, redacted and then thrown away.
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *shared,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,

@@ -78,8 +78,22 @@ class Settings(BaseSettings):
     )
     cancellation_cutoff_hours: int = Field(default=24, ge=0, le=24 * 30)
     sweep_interval_seconds: int = Field(default=60, ge=0)
+    # Connections each worker process keeps open to PostgreSQL (as many again may open for
+    # bursts); bench/RESULTS.md has the measurements behind the default. Ignored on SQLite.
+    database_pool_size: int = Field(default=10, ge=1, le=200)
     log_level: str = "info"
     log_format: Literal["json", "console"] = "json"
+    # Operations (issue 7): the admin dashboard, notifications by email, metrics.
+    admin_password_hash: OptionalSecret
+    session_secret: OptionalSecret
+    coach_timezone: str = "UTC"
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: OptionalSecret
+    smtp_from: str | None = None
+    smtp_starttls: bool = True
+    metrics_token: OptionalSecret
 
     @field_validator("site_url", "airwallex_base_url", "cal_api_url")
     @classmethod
@@ -104,6 +118,13 @@ class Settings(BaseSettings):
         "cal_api_key",
         "redis_url",
         "catalog",
+        "admin_password_hash",
+        "session_secret",
+        "smtp_host",
+        "smtp_username",
+        "smtp_password",
+        "smtp_from",
+        "metrics_token",
         mode="before",
     )
     @classmethod
@@ -153,6 +174,7 @@ class Settings(BaseSettings):
                 json.loads(self.catalog)
             except ValueError as exc:
                 raise ValueError(f"SESSIONBOOK_CATALOG is not valid JSON: {exc}") from exc
+        _check_operations(self)
         return self
 
     @property
@@ -173,6 +195,11 @@ class Settings(BaseSettings):
     @property
     def rate_limits_enabled(self) -> bool:
         return self.rate_limits == "on"
+
+    @property
+    def admin_enabled(self) -> bool:
+        """The dashboard exists only once an operator configured its password hash."""
+        return self.admin_password_hash is not None
 
     @cached_property
     def allowed_origin_list(self) -> list[str]:
@@ -203,6 +230,42 @@ def _check_ip(value: str) -> None:
         ipaddress.ip_network(value, strict=False)
     except ValueError as exc:
         raise ValueError(f"TRUSTED_PROXIES has an invalid address {value!r}") from exc
+
+
+MIN_SESSION_SECRET_LENGTH = 32
+
+
+def _check_operations(settings: Settings) -> None:
+    """Admin, timezone and SMTP settings: wrong ones stop the start, naming the variable."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if settings.admin_password_hash is not None:
+        if not settings.admin_password_hash.startswith("$argon2"):
+            raise ValueError(
+                "ADMIN_PASSWORD_HASH must be an argon2 hash "
+                "(make one with `sessionbook admin hash-password`)"
+            )
+        # Without a stable key every restart (and every worker) would sign differently.
+        if settings.session_secret is None:
+            raise ValueError("SESSION_SECRET is required when ADMIN_PASSWORD_HASH is set")
+    if (
+        settings.session_secret is not None
+        and len(settings.session_secret) < MIN_SESSION_SECRET_LENGTH
+    ):
+        raise ValueError(f"SESSION_SECRET must be at least {MIN_SESSION_SECRET_LENGTH} characters")
+    try:
+        ZoneInfo(settings.coach_timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"COACH_TIMEZONE must be an IANA zone such as Europe/London, "
+            f"got {settings.coach_timezone!r}"
+        ) from None
+    if settings.smtp_host is not None and settings.smtp_from is None:
+        raise ValueError("SMTP_FROM is required when SMTP_HOST is set")
+    if settings.smtp_from is not None and "@" not in settings.smtp_from:
+        raise ValueError("SMTP_FROM must be an email address")
+    if (settings.smtp_username is None) != (settings.smtp_password is None):
+        raise ValueError("SMTP_USERNAME and SMTP_PASSWORD must be set together")
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -14,7 +14,11 @@ from sessionbook.errors import RateLimited, ValidationFailed
 TOKEN_HEADER = "X-Booking-Token"  # noqa: S105 - a header name
 
 
-def get_services(request: Request) -> Services:
+# Dependencies are `async def` on purpose: FastAPI runs a plain `def` dependency in a worker
+# thread, and those thread hand-offs were the largest cost of a booking-status request.
+
+
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -22,7 +26,7 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_client_address(request: Request, services: ServicesDep) -> str:
+async def get_client_address(request: Request, services: ServicesDep) -> str:
     return client_address(request, services.settings.trusted_proxy_list)
 
 
@@ -43,7 +47,7 @@ def rate_limited(name: str) -> Callable[[ServicesDep, ClientAddressDep], Awaitab
     return check
 
 
-def presented_token(request: Request) -> str:
+async def presented_token(request: Request) -> str:
     """The booking token from the X-Booking-Token header (preferred) or the `token` query."""
     token = request.headers.get(TOKEN_HEADER)
     if token is None:
@@ -78,4 +82,8 @@ class BadTokenGuard:
             await self.services.limits.hit(self.key, LIMITS["bad_token"])
 
 
-BadTokenGuardDep = Annotated[BadTokenGuard, Depends()]
+async def bad_token_guard(services: ServicesDep, address: ClientAddressDep) -> BadTokenGuard:
+    return BadTokenGuard(services, address)
+
+
+BadTokenGuardDep = Annotated[BadTokenGuard, Depends(bad_token_guard)]

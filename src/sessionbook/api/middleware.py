@@ -133,7 +133,7 @@ class SecurityHeadersMiddleware:
                     headers.setdefault("Content-Security-Policy", self.page_csp)
                 else:
                     headers.setdefault("Content-Security-Policy", API_CSP)
-                if path.startswith(API_PREFIX) or path.startswith("/book"):
+                if path.startswith((API_PREFIX, "/book", "/admin")):
                     headers["Cache-Control"] = "no-store"
             await send(message)
 

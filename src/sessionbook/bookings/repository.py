@@ -7,10 +7,29 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessionbook.bookings.models import Booking, BookingEvent, BookingStatus
+
+# Attribute name and column name of every mapped column, in one fixed order.
+_COLUMNS = tuple((attr.key, attr.columns[0].name) for attr in inspect(Booking).column_attrs)
+_BY_TOKEN_HASH = (
+    f"SELECT {', '.join(name for _, name in _COLUMNS)} FROM bookings WHERE token_hash = $1"  # noqa: S608 - fixed column names
+)
+
+
+async def read_by_token_hash(driver: Any, token_hash: str) -> Booking | None:
+    """The booking with this token hash, read on a `Database.driver_transaction` connection.
+
+    The result is a transient Booking with the same values and types the ORM would load
+    (asyncpg gives UTC-aware datetimes and decoded JSON on these connections); it is for
+    reading only: changes go through `BookingRepository` and a locked re-read.
+    """
+    row = await driver.fetchrow(_BY_TOKEN_HASH, token_hash)
+    if row is None:
+        return None
+    return Booking(**{key: row[index] for index, (key, _) in enumerate(_COLUMNS)})
 
 
 class BookingRepository:
@@ -49,13 +68,14 @@ class BookingRepository:
             statement = statement.with_for_update()
         return (await self.session.execute(statement)).scalar_one_or_none()
 
-    async def ids_due_for_expiry(self, now: datetime, *, limit: int) -> Sequence[uuid.UUID]:
-        """Unpaid bookings past their window and free ones unscheduled past theirs.
+    async def due_for_expiry(self, now: datetime, *, limit: int) -> Sequence[Booking]:
+        """Unpaid bookings past their window and free ones unscheduled past theirs, locked.
 
-        SKIP LOCKED lets several sweepers share the work without waiting on each other.
+        SKIP LOCKED lets several sweepers share the work without waiting on each other; the
+        rows come whole, so the sweep needs no second query per booking.
         """
         statement = (
-            select(Booking.id)
+            select(Booking)
             .where(
                 Booking.expires_at <= now,
                 (Booking.status == BookingStatus.PENDING)

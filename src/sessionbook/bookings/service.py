@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import structlog
 
 from sessionbook.bookings.models import Booking, BookingStatus, PaymentStatus
-from sessionbook.bookings.repository import BookingRepository
+from sessionbook.bookings.repository import BookingRepository, read_by_token_hash
 from sessionbook.bookings.schemas import CreateBookingRequest
 from sessionbook.bookings.tokens import hash_token, hashes_match, is_well_formed, new_token
 from sessionbook.bookings.transitions import expiry_due, record_change
 from sessionbook.catalog import Catalog
 from sessionbook.db import SERVICE, Actor, Database, utcnow
 from sessionbook.errors import BookingNotFound, ProviderUnavailable
+from sessionbook.notifications.outbox import enqueue_booking_expired
 from sessionbook.payments.errors import PaymentProviderError
 from sessionbook.payments.gateway import PaymentGateway
 
@@ -48,6 +49,9 @@ class BookingService:
         self.payment_window = payment_window
         self.scheduling_window = scheduling_window
         self.clock = clock
+        # Set by the bootstrap to PaymentService.refresh_if_stale: a read of a pending booking
+        # not checked for a while asks Airwallex (briefly) in case a webhook was lost.
+        self.payment_refresh: Callable[[Booking], Awaitable[Booking]] | None = None
 
     async def create(self, request: CreateBookingRequest) -> CreatedBooking:
         """Store the booking first, then ask Airwallex for its payment link.
@@ -156,17 +160,37 @@ class BookingService:
             raise BookingNotFound()
         token_hash = hash_token(token)
         actor = Actor.customer(token_hash)
-        async with self.database.transaction(actor) as session:
-            repository = BookingRepository(session)
-            booking = await repository.by_token_hash(token_hash)
-            if booking is None or not hashes_match(booking.token_hash, token):
-                raise BookingNotFound()
-            now = self.clock()
-            if expiry_due(booking, now):
-                booking = await repository.by_token_hash(token_hash, for_update=True)
-                assert booking is not None
-                await self._expire(repository, booking, now, source="customer")
-            return booking
+        # The common case, a read that changes nothing, takes a light read path first: on
+        # PostgreSQL without the ORM (most of booking-status's cost), on SQLite without the
+        # write lock (bench/RESULTS.md). A booking due to expire takes the locked path below.
+        found: Booking | None
+        if self.database.is_sqlite:
+            async with self.database.sqlite_read_transaction() as session:
+                found = await BookingRepository(session).by_token_hash(token_hash)
+        else:
+            async with self.database.driver_transaction(actor) as driver:
+                found = await read_by_token_hash(driver, token_hash)
+        if found is None or not hashes_match(found.token_hash, token):
+            raise BookingNotFound()
+        if expiry_due(found, self.clock()):
+            found = None
+        if found is not None:
+            booking = found
+        else:
+            async with self.database.transaction(actor) as session:
+                repository = BookingRepository(session)
+                current = await repository.by_token_hash(token_hash)
+                if current is None or not hashes_match(current.token_hash, token):
+                    raise BookingNotFound()
+                now = self.clock()
+                if expiry_due(current, now):
+                    current = await repository.by_token_hash(token_hash, for_update=True)
+                    assert current is not None
+                    await self._expire(repository, current, now, source="customer")
+                booking = current
+        if self.payment_refresh is not None:
+            booking = await self.payment_refresh(booking)
+        return booking
 
     async def expire_due(self, *, batch_size: int = 200) -> int:
         """Expire every booking whose window has passed; safe to run on several hosts."""
@@ -175,15 +199,18 @@ class BookingService:
             async with self.database.transaction(SERVICE) as session:
                 repository = BookingRepository(session)
                 now = self.clock()
-                ids = await repository.ids_due_for_expiry(now, limit=batch_size)
-                for booking_id in ids:
-                    booking = await repository.by_id(booking_id, for_update=True)
-                    if booking is not None and await self._expire(
-                        repository, booking, now, source="sweep"
-                    ):
+                due = await repository.due_for_expiry(now, limit=batch_size)
+                for booking in due:
+                    if await self._expire(repository, booking, now, source="sweep"):
                         expired += 1
-            if len(ids) < batch_size:
+            if len(due) < batch_size:
                 return expired
+
+    async def expire_if_due(
+        self, repository: BookingRepository, booking: Booking, now: datetime, *, source: str
+    ) -> bool:
+        """Expire `booking` (locked by the caller) if its window has passed; True if it did."""
+        return await self._expire(repository, booking, now, source=source)
 
     async def _expire(
         self, repository: BookingRepository, booking: Booking, now: datetime, *, source: str
@@ -199,5 +226,6 @@ class BookingService:
             status=BookingStatus.EXPIRED,
             data={"expiresAt": booking.expires_at.isoformat()},
         )
+        await enqueue_booking_expired(repository.session, booking)  # with the change, or not at all
         log.info("booking_expired", booking_id=str(booking.id), source=source)
         return True

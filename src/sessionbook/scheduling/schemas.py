@@ -61,8 +61,9 @@ TimeZoneName = Annotated[str | None, Field(default=None, max_length=64), AfterVa
 Text = Annotated[str | None, Field(default=None, max_length=500), AfterValidator(_text)]
 
 
-class _TimesRequest(RequestModel):
-    booking_token: Token
+class PickedTime(RequestModel):
+    """A start and end the customer picked from the slots answer, with their zone."""
+
     start_time: Instant
     end_time: Instant
     timezone: TimeZoneName = None
@@ -74,6 +75,10 @@ class _TimesRequest(RequestModel):
         if isinstance(start, datetime) and value <= start:
             raise ValueError("must be after startTime")
         return value
+
+
+class _TimesRequest(PickedTime):
+    booking_token: Token
 
 
 class ScheduleRequest(_TimesRequest):

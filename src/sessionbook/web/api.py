@@ -8,12 +8,10 @@ never holds it. Every POST must pass the CSRF check of `web.session`.
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from datetime import datetime
 from typing import Annotated, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from pydantic import ValidationInfo, field_validator
 
 from sessionbook.api.deps import BadTokenGuard, BadTokenGuardDep, ServicesDep, rate_limited
 from sessionbook.bookings.models import Booking, BookingStatus
@@ -22,11 +20,10 @@ from sessionbook.errors import BookingNotFound, BookingNotSchedulable
 from sessionbook.notifications.ics import session_event
 from sessionbook.scheduling.schemas import (
     CancelResponse,
-    Instant,
+    PickedTime,
     SlotOut,
     SlotsResponse,
     Text,
-    TimeZoneName,
     parse_slots_query,
 )
 from sessionbook.web.session import CSRF_HEADER, booking_token, check_same_origin
@@ -86,22 +83,6 @@ async def page_status(booking: CookieBookingDep) -> PageStatus:
         scheduled_start=booking.scheduled_start,
         scheduled_end=booking.scheduled_end,
     )
-
-
-class PickedTime(RequestModel):
-    """The slot the customer picked, as the page read it from the slots answer."""
-
-    start_time: Instant
-    end_time: Instant
-    timezone: TimeZoneName = None
-
-    @field_validator("end_time")
-    @classmethod
-    def _end_after_start(cls, value: datetime, info: ValidationInfo) -> datetime:
-        start = info.data.get("start_time")
-        if isinstance(start, datetime) and value <= start:
-            raise ValueError("must be after startTime")
-        return value
 
 
 class CancelBody(RequestModel):

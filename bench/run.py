@@ -1,0 +1,360 @@
+"""`python -m bench.run --short|--full`: the benchmark matrix, the baseline and the growth curve.
+
+For each database (SQLite, PostgreSQL) and worker count, a fresh migrated database, fresh
+provider stand-ins and `sessionbook serve --workers N`; then each scenario at each number of
+concurrent clients, every run bounded in requests and seconds. On PostgreSQL the bare
+Starlette + asyncpg baseline is measured against the same database. Everything started is
+stopped and every database created is dropped, whatever happens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from dataclasses import dataclass, field
+
+from bench.client import Answer, Connection
+from bench.databases import (
+    BenchDatabase,
+    admin_url,
+    create_postgres,
+    drop_postgres,
+    plain_dsn,
+    postgres_available,
+    sqlite_database,
+)
+from bench.growth import GrowthPoint, growth_table, measure_growth
+from bench.load import LoadResult, run_load
+from bench.procs import Child
+from bench.report import Row, baseline_table, machine_description, matrix_table, postgres_version
+from bench.scenarios import Scenario, StatusScenario, Target, all_scenarios
+from bench.stack import running_baseline, running_stack
+
+
+@dataclass
+class Plan:
+    """What to measure and how hard: the limits of every single run."""
+
+    backends: list[str]
+    workers: list[int]
+    clients: list[int]
+    scenarios: list[str]
+    max_seconds: float
+    max_requests: dict[str, int]
+    warmup_requests: int
+    growth_sizes: list[int]
+    growth_workers: int
+    growth_clients: int
+    growth_requests: int
+    growth_seconds: float
+    baseline: bool = True
+    pool_size: int | None = None
+    detailed: bool = False
+    status_pool: int = 200
+    rows: list[Row] = field(default_factory=list)
+    baseline_rows: list[Row] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Preset:
+    """The defaults of --short and --full."""
+
+    backends: tuple[str, ...]
+    workers: tuple[int, ...]
+    clients: tuple[int, ...]
+    max_seconds: float
+    max_requests: dict[str, int]
+    warmup_requests: int
+    growth_sizes: tuple[int, ...]
+    growth_requests: int
+    growth_seconds: float
+    status_pool: int
+
+
+SHORT = Preset(
+    backends=("postgres", "sqlite"),
+    workers=(2,),
+    clients=(32,),
+    max_seconds=2.5,
+    max_requests={"status": 5000, "create": 500, "webhook": 120, "schedule": 100},
+    warmup_requests=20,
+    growth_sizes=(1_000, 100_000),
+    growth_requests=3000,
+    growth_seconds=2.5,
+    status_pool=100,
+)
+FULL = Preset(
+    backends=("postgres", "sqlite"),
+    workers=(1, 2),
+    clients=(1, 16, 64, 256),
+    max_seconds=8.0,
+    max_requests={"status": 40000, "create": 3000, "webhook": 600, "schedule": 400},
+    warmup_requests=200,
+    growth_sizes=(1_000, 100_000, 1_000_000),
+    growth_requests=20000,
+    growth_seconds=8.0,
+    status_pool=200,
+)
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+async def measure(
+    scenario: Scenario, target: Target, clients: int, plan: Plan, server: Child
+) -> tuple[LoadResult, float]:
+    """Warm up, then one bounded run; returns it with the server's CPU ms per request.
+
+    The warm-up uses its own prepared requests, so the measured ones are all fresh.
+    """
+    wanted = plan.max_requests[scenario.name]
+    available = await scenario.prepare(target, wanted + plan.warmup_requests)
+    warmup = min(plan.warmup_requests, available // 2)
+    await run_load(
+        scenario.request,
+        port=target.server_port,
+        concurrency=clients,
+        max_requests=warmup,
+        max_seconds=plan.max_seconds,
+        expected_status=scenario.expected_status,
+    )
+
+    async def fresh(number: int, connection: Connection) -> Answer:
+        return await scenario.request(number + warmup, connection)
+
+    cpu_before = server.cpu_seconds()
+    result = await run_load(
+        fresh,
+        port=target.server_port,
+        concurrency=clients,
+        max_requests=available - warmup,
+        max_seconds=plan.max_seconds,
+        expected_status=scenario.expected_status,
+    )
+    answered = result.ok + result.errors
+    cpu_ms = (server.cpu_seconds() - cpu_before) * 1000 / answered if answered else float("nan")
+    return result, cpu_ms
+
+
+def _row(
+    backend: str, workers: int, name: str, clients: int, measured: tuple[LoadResult, float]
+) -> Row:
+    result, cpu_ms = measured
+    note = ""
+    if result.failures:
+        note = ", ".join(f"{kind}x{count}" for kind, count in result.failures.most_common(3))
+    return Row(
+        backend=backend,
+        workers=workers,
+        scenario=name,
+        clients=clients,
+        requests=result.ok + result.errors,
+        errors=result.errors,
+        throughput=result.throughput,
+        p50_ms=result.p50_ms,
+        p99_ms=result.p99_ms,
+        cpu_ms=cpu_ms,
+        note=note,
+    )
+
+
+async def run_configuration(database: BenchDatabase, workers: int, plan: Plan) -> None:
+    backend = database.backend
+    with running_stack(database.app_url, workers=workers, pool_size=plan.pool_size) as stack:
+        status_tokens: list[str] = []
+        for name in plan.scenarios:
+            scenario = all_scenarios()[name]()
+            if isinstance(scenario, StatusScenario):
+                scenario.pool_size = plan.status_pool
+            missing = await scenario.missing_route(stack.target)
+            if missing is not None:
+                log(f"{backend} x{workers} {name}: skipped, the server has no {missing} yet")
+                plan.rows.append(
+                    Row(
+                        backend,
+                        workers,
+                        name,
+                        0,
+                        0,
+                        0,
+                        *(float("nan"),) * 4,
+                        note=f"not measured: {missing} not implemented yet",
+                    )
+                )
+                continue
+            for clients in plan.clients:
+                measured = await measure(scenario, stack.target, clients, plan, stack.server)
+                row = _row(backend, workers, name, clients, measured)
+                plan.rows.append(row)
+                log(f"{backend} x{workers} {name} c={clients}: {row.summary()}")
+            if isinstance(scenario, StatusScenario):
+                status_tokens = scenario.tokens
+    if backend == "postgres" and plan.baseline and status_tokens:
+        await run_baseline(database, workers, status_tokens, plan)
+
+
+async def run_baseline(
+    database: BenchDatabase, workers: int, tokens: list[str], plan: Plan
+) -> None:
+    """The same status load against the bare app, on the same rows of the same database."""
+    with running_baseline(database.owner_dsn, workers=workers) as child:
+        scenario = StatusScenario()
+        scenario.use_tokens(tokens)
+        target = Target(child.url, child.port, "")
+        for clients in plan.clients:
+            measured = await measure(scenario, target, clients, plan, child)
+            row = _row("postgres", workers, "baseline", clients, measured)
+            plan.baseline_rows.append(row)
+            log(f"baseline x{workers} c={clients}: {row.summary()}")
+
+
+async def run_plan(plan: Plan) -> str:
+    pg_ok = await postgres_available(admin_url())
+    if not pg_ok:
+        log("PostgreSQL is not reachable at BENCH_DATABASE_URL: measuring SQLite only")
+    version = await postgres_version(plain_dsn(admin_url())) if pg_ok else None
+    header = machine_description(version)
+    started = time.perf_counter()
+    for backend in plan.backends:
+        if backend == "postgres" and not pg_ok:
+            continue
+        for workers in plan.workers:
+            log(f"{backend} with {workers} worker(s): fresh database, stand-ins and server")
+            if backend == "postgres":
+                database = await create_postgres()
+                try:
+                    await run_configuration(database, workers, plan)
+                finally:
+                    await drop_postgres(database.owner_url)
+            else:
+                with sqlite_database() as database:
+                    await run_configuration(database, workers, plan)
+    points: list[GrowthPoint] = []
+    if plan.growth_sizes and pg_ok:
+        log(f"growth: one PostgreSQL database seeded up to {max(plan.growth_sizes):,} bookings")
+        points = await measure_growth(
+            plan.growth_sizes,
+            workers=plan.growth_workers,
+            clients=plan.growth_clients,
+            max_requests=plan.growth_requests,
+            max_seconds=plan.growth_seconds,
+            log=log,
+        )
+    sections = [header, "", matrix_table(combined_rows(plan, points))]
+    if plan.detailed and plan.baseline_rows:
+        sections += ["", "## booking-status against the bare Starlette + asyncpg baseline", ""]
+        sections.append(baseline_table(plan.rows, plan.baseline_rows))
+    if plan.detailed and points:
+        sections += [
+            "",
+            f"## Growth (PostgreSQL, {plan.growth_clients} clients, {plan.growth_workers} workers)",
+            "",
+            growth_table(points),
+        ]
+    sections += ["", f"total time {time.perf_counter() - started:.0f}s"]
+    return "\n".join(sections)
+
+
+def combined_rows(plan: Plan, points: list[GrowthPoint]) -> list[Row]:
+    """Everything in one table: the matrix, the baseline beside our status, the growth steps."""
+    baseline = {(row.workers, row.clients): row for row in plan.baseline_rows}
+    rows: list[Row] = []
+    for row in plan.rows:
+        rows.append(row)
+        if row.backend == "postgres" and row.scenario == "status":
+            other = baseline.get((row.workers, row.clients))
+            if other is not None and other.throughput:
+                ratio = row.throughput / other.throughput
+                row.note = (row.note + "; " if row.note else "") + f"{ratio:.2f} of baseline"
+                rows.append(other)
+    first: dict[str, GrowthPoint] = {}
+    for point in points:
+        base = first.setdefault(point.scenario, point)
+        rows.append(
+            Row(
+                backend="postgres",
+                workers=plan.growth_workers,
+                scenario=f"{point.scenario} @ {point.rows:,} rows",
+                clients=plan.growth_clients,
+                requests=point.requests,
+                errors=point.errors,
+                throughput=point.throughput,
+                p50_ms=point.p50_ms,
+                p99_ms=point.p99_ms,
+                cpu_ms=float("nan"),
+                note=f"p50 x{point.p50_ms / base.p50_ms:.2f}, p99 x{point.p99_ms / base.p99_ms:.2f}"
+                f" of {base.rows:,} rows",
+            )
+        )
+    return rows
+
+
+def parse_plan(argv: list[str] | None) -> Plan:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--short", action="store_true", help="the quick version (make bench)")
+    size.add_argument("--full", action="store_true", help="the whole matrix and 1M rows")
+    parser.add_argument("--backends", help="comma-separated: postgres,sqlite (or none)")
+    parser.add_argument("--workers", help="comma-separated worker counts")
+    parser.add_argument("--clients", help="comma-separated concurrent client counts")
+    parser.add_argument("--scenarios", help="comma-separated: status,create,webhook,schedule")
+    parser.add_argument("--seconds", type=float, help="time limit of each run")
+    parser.add_argument("--growth", help="comma-separated table sizes, or 'none'")
+    parser.add_argument("--growth-workers", type=int, default=2)
+    parser.add_argument("--growth-clients", type=int, default=16)
+    parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--pool-size", type=int, help="DATABASE_POOL_SIZE for the server")
+    args = parser.parse_args(argv)
+    preset = FULL if args.full else SHORT
+
+    def numbers(text: str | None, default: tuple[int, ...]) -> list[int]:
+        if text is None:
+            return list(default)
+        if text == "none":
+            return []
+        return [int(part) for part in text.split(",") if part]
+
+    backends = args.backends.split(",") if args.backends else list(preset.backends)
+    if set(backends) - {"postgres", "sqlite", "none"}:
+        parser.error("--backends takes postgres, sqlite, or none (growth and baseline only)")
+    backends = [backend for backend in backends if backend != "none"]
+    scenarios = args.scenarios.split(",") if args.scenarios else list(all_scenarios())
+    unknown = set(scenarios) - set(all_scenarios())
+    if unknown:
+        parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
+    return Plan(
+        backends=backends,
+        workers=numbers(args.workers, preset.workers),
+        clients=numbers(args.clients, preset.clients),
+        scenarios=scenarios,
+        max_seconds=args.seconds or preset.max_seconds,
+        max_requests=dict(preset.max_requests),
+        warmup_requests=preset.warmup_requests,
+        growth_sizes=numbers(args.growth, preset.growth_sizes),
+        growth_workers=args.growth_workers,
+        growth_clients=args.growth_clients,
+        growth_requests=preset.growth_requests,
+        growth_seconds=preset.growth_seconds,
+        baseline=not args.no_baseline,
+        pool_size=args.pool_size,
+        detailed=args.full,
+        status_pool=preset.status_pool,
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    plan = parse_plan(argv)
+    try:
+        import uvloop
+    except ImportError:  # uvloop comes with uvicorn[standard]; without it asyncio will do
+        print(asyncio.run(run_plan(plan)))
+    else:
+        # The load generator shares the CPU with the server: the cheaper loop, the better.
+        print(uvloop.run(run_plan(plan)))
+
+
+if __name__ == "__main__":
+    main()
