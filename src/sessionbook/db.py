@@ -202,18 +202,20 @@ def _make_engine(url: str, *, pool_size: int, echo: bool) -> AsyncEngine:
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_timeout=10,
+        # Kept although it costs round trips: asyncpg may not yet have noticed that the server
+        # closed a socket (pg_terminate_backend, a restart), and only a ping is sure.
+        pool_pre_ping=True,
     )
     _drop_closed_connections(engine)
     return engine
 
 
 def _drop_closed_connections(engine: AsyncEngine) -> None:
-    """Never hand out a pooled connection the server has already closed.
+    """Discard at once a pooled connection the driver already knows is closed.
 
-    This replaces `pool_pre_ping`, which on asyncpg costs three round trips (BEGIN, ping,
-    ROLLBACK) on every checkout, more than the booking-status query itself. asyncpg notices
-    at once when the server closes a socket (a restart, pg_terminate_backend), so asking
-    the driver is free; the pool then discards the connection and opens a new one.
+    Free to ask, and it spares the ping's round trips for the common case of a restart; the
+    ping (`pool_pre_ping`) still catches a socket closed so recently that asyncpg has not
+    read the news yet (seen in CI as "another operation is in progress").
     """
 
     @event.listens_for(engine.sync_engine, "checkout")
