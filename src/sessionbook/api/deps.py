@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 
 from sessionbook.api.ratelimit import LIMITS, client_address
 from sessionbook.container import Services
-from sessionbook.errors import RateLimited, ValidationFailed
+from sessionbook.errors import BookingNotFound, RateLimited, ValidationFailed
+
+T = TypeVar("T")
 
 TOKEN_HEADER = "X-Booking-Token"  # noqa: S105 - a header name
 
@@ -80,6 +82,15 @@ class BadTokenGuard:
     async def record_miss(self) -> None:
         if self.services.settings.rate_limits_enabled:
             await self.services.limits.hit(self.key, LIMITS["bad_token"])
+
+    async def run(self, call: Callable[[], Awaitable[T]]) -> T:
+        """Run a call that looks a token up; an unknown token counts against the address."""
+        await self.check()
+        try:
+            return await call()
+        except BookingNotFound:
+            await self.record_miss()
+            raise
 
 
 async def bad_token_guard(services: ServicesDep, address: ClientAddressDep) -> BadTokenGuard:

@@ -11,7 +11,6 @@ from sessionbook.bookings.schemas import (
     CreateBookingRequest,
     CreateBookingResponse,
 )
-from sessionbook.errors import BookingNotFound
 
 router = APIRouter(prefix="/functions/v1")
 
@@ -39,12 +38,7 @@ async def booking_create(
 async def booking_status(
     token: TokenDep, services: ServicesDep, guard: BadTokenGuardDep
 ) -> BookingStatusResponse:
-    await guard.check()
-    try:
-        booking = await services.bookings.find_by_token(token)
-    except BookingNotFound:
-        await guard.record_miss()
-        raise
+    booking = await guard.run(lambda: services.bookings.find_by_token(token))
     return status_response(booking)
 
 

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
-
 from fastapi import APIRouter, Depends
 
 from sessionbook.api.deps import BadTokenGuardDep, ServicesDep, TokenDep, rate_limited
 from sessionbook.bookings.models import Booking
-from sessionbook.errors import BookingNotFound
 from sessionbook.scheduling.schemas import (
     CancelRequest,
     CancelResponse,
@@ -23,18 +19,6 @@ from sessionbook.scheduling.schemas import (
 
 router = APIRouter(prefix="/functions/v1")
 
-T = TypeVar("T")
-
-
-async def _guarded(guard: BadTokenGuardDep, call: Callable[[], Awaitable[T]]) -> T:
-    """Run a token call; an unknown token counts against the caller's bad-token allowance."""
-    await guard.check()
-    try:
-        return await call()
-    except BookingNotFound:
-        await guard.record_miss()
-        raise
-
 
 @router.get("/booking-slots", dependencies=[Depends(rate_limited("slots"))])
 async def booking_slots(
@@ -46,7 +30,7 @@ async def booking_slots(
     timezone: str | None = None,
 ) -> SlotsResponse:
     query = parse_slots_query(start, end, timezone)
-    slots = await _guarded(guard, lambda: services.scheduling.list_slots(token, query))
+    slots = await guard.run(lambda: services.scheduling.list_slots(token, query))
     return SlotsResponse(
         timezone=query.time_zone,
         slots=[SlotOut(start=slot.start, end=slot.end) for slot in slots],
@@ -57,8 +41,7 @@ async def booking_slots(
 async def booking_schedule(
     body: ScheduleRequest, services: ServicesDep, guard: BadTokenGuardDep
 ) -> ScheduleResponse:
-    booking = await _guarded(
-        guard,
+    booking = await guard.run(
         lambda: services.scheduling.schedule(
             body.booking_token,
             start=body.start_time,
@@ -74,8 +57,7 @@ async def booking_schedule(
 async def booking_reschedule(
     body: RescheduleRequest, services: ServicesDep, guard: BadTokenGuardDep
 ) -> ScheduleResponse:
-    booking = await _guarded(
-        guard,
+    booking = await guard.run(
         lambda: services.scheduling.reschedule(
             body.booking_token, start=body.start_time, end=body.end_time, time_zone=body.timezone
         ),
@@ -87,9 +69,7 @@ async def booking_reschedule(
 async def booking_cancel(
     body: CancelRequest, services: ServicesDep, guard: BadTokenGuardDep
 ) -> CancelResponse:
-    cancelled = await _guarded(
-        guard, lambda: services.scheduling.cancel(body.booking_token, body.reason)
-    )
+    cancelled = await guard.run(lambda: services.scheduling.cancel(body.booking_token, body.reason))
     return CancelResponse(
         payment_status=cancelled.booking.payment_status,
         refund_cents=cancelled.refund_cents,

@@ -7,13 +7,12 @@ never holds it. Every POST must pass the CSRF check of `web.session`.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from sessionbook.api.deps import BadTokenGuard, BadTokenGuardDep, ServicesDep, rate_limited
+from sessionbook.api.deps import BadTokenGuardDep, ServicesDep, rate_limited
 from sessionbook.bookings.models import Booking, BookingStatus
 from sessionbook.db import utcnow
 from sessionbook.errors import BookingNotFound, BookingNotSchedulable
@@ -32,7 +31,6 @@ from sessionbook.wire import RequestModel, ResponseModel, UtcDatetime
 
 router = APIRouter(prefix="/book", include_in_schema=False)
 
-T = TypeVar("T")
 
 NO_BOOKING_MESSAGE = "There is no booking in this browser. Open your booking link again."
 
@@ -52,8 +50,7 @@ async def cookie_booking(
     token: CookieTokenDep, services: ServicesDep, guard: BadTokenGuardDep
 ) -> Booking:
     """The cookie's booking; unknown tokens count against the address like on the API."""
-    await guard.check()
-    return await _counting_misses(guard, services.bookings.find_by_token(token))
+    return await guard.run(lambda: services.bookings.find_by_token(token))
 
 
 CookieBookingDep = Annotated[Booking, Depends(cookie_booking)]
@@ -107,8 +104,7 @@ async def page_slots(
     timezone: str | None = None,
 ) -> SlotsResponse:
     query = parse_slots_query(start, end, timezone)
-    await guard.check()
-    slots = await _counting_misses(guard, services.scheduling.list_slots(token, query))
+    slots = await guard.run(lambda: services.scheduling.list_slots(token, query))
     return SlotsResponse(
         timezone=query.time_zone,
         slots=[SlotOut(start=slot.start, end=slot.end) for slot in slots],
@@ -122,10 +118,8 @@ async def page_slots(
 async def page_schedule(
     body: PickedTime, token: CookieTokenDep, services: ServicesDep, guard: BadTokenGuardDep
 ) -> Scheduled:
-    await guard.check()
-    booking = await _counting_misses(
-        guard,
-        services.scheduling.schedule(
+    booking = await guard.run(
+        lambda: services.scheduling.schedule(
             token, start=body.start_time, end=body.end_time, time_zone=body.timezone, notes=None
         ),
     )
@@ -139,10 +133,8 @@ async def page_schedule(
 async def page_reschedule(
     body: PickedTime, token: CookieTokenDep, services: ServicesDep, guard: BadTokenGuardDep
 ) -> Scheduled:
-    await guard.check()
-    booking = await _counting_misses(
-        guard,
-        services.scheduling.reschedule(
+    booking = await guard.run(
+        lambda: services.scheduling.reschedule(
             token, start=body.start_time, end=body.end_time, time_zone=body.timezone
         ),
     )
@@ -156,20 +148,11 @@ async def page_reschedule(
 async def page_cancel(
     body: CancelBody, token: CookieTokenDep, services: ServicesDep, guard: BadTokenGuardDep
 ) -> CancelResponse:
-    await guard.check()
-    cancelled = await _counting_misses(guard, services.scheduling.cancel(token, body.reason))
+    cancelled = await guard.run(lambda: services.scheduling.cancel(token, body.reason))
     return CancelResponse(
         payment_status=cancelled.booking.payment_status,
         refund_cents=cancelled.refund_cents,
     )
-
-
-async def _counting_misses(guard: BadTokenGuard, call: Awaitable[T]) -> T:
-    try:
-        return await call
-    except BookingNotFound:
-        await guard.record_miss()
-        raise
 
 
 def _scheduled(booking: Booking) -> Scheduled:
