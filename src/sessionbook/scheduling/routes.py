@@ -29,6 +29,18 @@ async def booking_slots(
     end: str | None = None,
     timezone: str | None = None,
 ) -> SlotsResponse:
+    return await slots_answer(token, services, guard, start, end, timezone)
+
+
+async def slots_answer(
+    token: str,
+    services: ServicesDep,
+    guard: BadTokenGuardDep,
+    start: str | None,
+    end: str | None,
+    timezone: str | None,
+) -> SlotsResponse:
+    """The slots answer for a token, shared by the API route and the booking page's script."""
     query = parse_slots_query(start, end, timezone)
     slots = await guard.run(lambda: services.scheduling.list_slots(token, query))
     return SlotsResponse(

@@ -17,13 +17,12 @@ from sessionbook.bookings.models import Booking, BookingStatus
 from sessionbook.db import utcnow
 from sessionbook.errors import BookingNotFound, BookingNotSchedulable
 from sessionbook.notifications.ics import session_event
+from sessionbook.scheduling.routes import slots_answer
 from sessionbook.scheduling.schemas import (
     CancelResponse,
     PickedTime,
-    SlotOut,
     SlotsResponse,
     Text,
-    parse_slots_query,
 )
 from sessionbook.web.session import CSRF_HEADER, booking_token, check_same_origin
 from sessionbook.web.views import view_name
@@ -103,12 +102,7 @@ async def page_slots(
     end: str | None = None,
     timezone: str | None = None,
 ) -> SlotsResponse:
-    query = parse_slots_query(start, end, timezone)
-    slots = await guard.run(lambda: services.scheduling.list_slots(token, query))
-    return SlotsResponse(
-        timezone=query.time_zone,
-        slots=[SlotOut(start=slot.start, end=slot.end) for slot in slots],
-    )
+    return await slots_answer(token, services, guard, start, end, timezone)
 
 
 @router.post(
