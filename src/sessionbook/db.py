@@ -202,26 +202,31 @@ def _make_engine(url: str, *, pool_size: int, echo: bool) -> AsyncEngine:
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_timeout=10,
-        # Kept although it costs round trips: asyncpg may not yet have noticed that the server
-        # closed a socket (pg_terminate_backend, a restart), and only a ping is sure.
-        pool_pre_ping=True,
     )
-    _drop_closed_connections(engine)
+    _ping_on_checkout(engine)
     return engine
 
 
-def _drop_closed_connections(engine: AsyncEngine) -> None:
-    """Discard at once a pooled connection the driver already knows is closed.
+def _ping_on_checkout(engine: AsyncEngine) -> None:
+    """Never hand out a pooled connection the server has closed: ping it, in one round trip.
 
-    Free to ask, and it spares the ping's round trips for the common case of a restart; the
-    ping (`pool_pre_ping`) still catches a socket closed so recently that asyncpg has not
-    read the news yet (seen in CI as "another operation is in progress").
+    A ping is needed: asyncpg may not yet have noticed that the server closed a socket a
+    moment ago (pg_terminate_backend, a restart; seen in CI as "another operation is in
+    progress"). SQLAlchemy's `pool_pre_ping` does it on asyncpg with three round trips
+    (BEGIN, `;`, ROLLBACK, for pgbouncer's transaction mode, which we do not use); a `SELECT 1`
+    simple query is one, and on a dead connection it fails just the same. The pool then
+    discards the connection and tries another.
     """
 
     @event.listens_for(engine.sync_engine, "checkout")
     def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-        if dbapi_connection.driver_connection.is_closed():
+        driver = dbapi_connection.driver_connection
+        if driver.is_closed():
             raise DisconnectionError("the server closed this pooled connection")
+        try:
+            dbapi_connection.await_(driver.execute("SELECT 1"))
+        except Exception as exc:
+            raise DisconnectionError("this pooled connection did not answer a ping") from exc
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.conftest import DatabaseUnderTest, run_server
+from tests.support.queries import start_of_a_fresh_window
 
 FREE = {"packageId": "discovery", "customerName": "Test User", "customerEmail": "t@example.com"}
 
@@ -58,6 +59,7 @@ async def test_cors_allows_only_configured_origins(test_db: DatabaseUnderTest) -
 async def test_create_is_rate_limited_per_address(test_db: DatabaseUnderTest) -> None:
     with run_server(test_db, rate_limits="on") as server:
         async with server.client() as client:
+            await start_of_a_fresh_window()
             codes = [
                 (await client.post("/functions/v1/booking-create", json=FREE)).status_code
                 for _ in range(11)
@@ -73,6 +75,7 @@ async def test_create_is_rate_limited_per_address(test_db: DatabaseUnderTest) ->
 async def test_repeated_bad_tokens_are_slowed(test_db: DatabaseUnderTest) -> None:
     with run_server(test_db, rate_limits="on") as server:
         async with server.client() as client:
+            await start_of_a_fresh_window(600)
             good = (await client.post("/functions/v1/booking-create", json=FREE)).json()
             misses = [
                 (

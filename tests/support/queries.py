@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -41,3 +43,14 @@ async def set_booking(database: Database, booking_id: str | uuid.UUID, **values:
 def parse_utc(text: str) -> datetime:
     assert text.endswith("Z"), f"{text!r} is not UTC with Z"
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+async def start_of_a_fresh_window(window_seconds: int = 60, margin: float = 10.0) -> None:
+    """Wait until a fixed rate-limit window has at least `margin` seconds left.
+
+    Limits count in fixed windows of wall-clock time, so a burst that straddles a boundary
+    would be counted in two windows and a limit test would pass or fail by the clock.
+    """
+    left = window_seconds - (time.time() % window_seconds)
+    if left < margin:
+        await asyncio.sleep(left + 0.05)
