@@ -12,7 +12,6 @@ from typing import Any
 
 from sqlalchemy import DateTime, MetaData, event, text
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -202,31 +201,11 @@ def _make_engine(url: str, *, pool_size: int, echo: bool) -> AsyncEngine:
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_timeout=10,
+        # A ping on every checkout: asyncpg may not yet have noticed that the server closed a
+        # socket a moment ago (pg_terminate_backend, a restart), and only asking is sure.
+        pool_pre_ping=True,
     )
-    _ping_on_checkout(engine)
     return engine
-
-
-def _ping_on_checkout(engine: AsyncEngine) -> None:
-    """Never hand out a pooled connection the server has closed: ping it, in one round trip.
-
-    A ping is needed: asyncpg may not yet have noticed that the server closed a socket a
-    moment ago (pg_terminate_backend, a restart; seen in CI as "another operation is in
-    progress"). SQLAlchemy's `pool_pre_ping` does it on asyncpg with three round trips
-    (BEGIN, `;`, ROLLBACK, for pgbouncer's transaction mode, which we do not use); a `SELECT 1`
-    simple query is one, and on a dead connection it fails just the same. The pool then
-    discards the connection and tries another.
-    """
-
-    @event.listens_for(engine.sync_engine, "checkout")
-    def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-        driver = dbapi_connection.driver_connection
-        if driver.is_closed():
-            raise DisconnectionError("the server closed this pooled connection")
-        try:
-            dbapi_connection.await_(driver.execute("SELECT 1"))
-        except Exception as exc:
-            raise DisconnectionError("this pooled connection did not answer a ping") from exc
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

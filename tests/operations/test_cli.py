@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -37,6 +37,8 @@ async def test_list_pending_unscheduled_and_today(
     waiting = await create(api, {**PAID, "customerEmail": "cli-waiting@example.com"})
     paid = await create(api, {**PAID, "customerEmail": "cli-paid@example.com"})
     await pay(api, server.url + "/sandbox/airwallex", paid)
+    # The list shows the longest waiting first, over a database other tests fill too.
+    await set_booking(owner_db, paid["bookingId"], paid_at=datetime(2020, 1, 1, tzinfo=UTC))
     today = await create(api, {**FREE, "customerEmail": "cli-today@example.com"})
     start = later_today("Europe/London")  # the CLI's COACH_TIMEZONE below
     end = start + timedelta(minutes=30)
