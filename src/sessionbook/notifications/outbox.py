@@ -193,5 +193,9 @@ class OutboxRepository:
             or booking.scheduled_at <= booking.scheduled_start - timedelta(hours=24)
         ]
 
-    async def booking(self, booking_id: uuid.UUID) -> Booking | None:
-        return await self.session.get(Booking, booking_id)
+    async def bookings(self, booking_ids: set[uuid.UUID]) -> dict[uuid.UUID, Booking]:
+        """The bookings of a batch of messages, in one query."""
+        if not booking_ids:
+            return {}
+        statement = select(Booking).where(Booking.id.in_(booking_ids))
+        return {booking.id: booking for booking in (await self.session.scalars(statement))}

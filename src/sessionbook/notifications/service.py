@@ -102,8 +102,10 @@ class NotificationService:
         jobs: list[_Job] = []
         async with self.database.transaction(SERVICE) as session:
             repository = OutboxRepository(session)
-            for row in await repository.claim_due(now, lease=self.lease, limit=self.batch_size):
-                booking = await repository.booking(row.booking_id) if row.booking_id else None
+            rows = await repository.claim_due(now, lease=self.lease, limit=self.batch_size)
+            bookings = await repository.bookings({row.booking_id for row in rows if row.booking_id})
+            for row in rows:
+                booking = bookings.get(row.booking_id) if row.booking_id else None
                 email: OutgoingEmail | None = None
                 reason: str | None = None
                 try:
