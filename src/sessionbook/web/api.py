@@ -34,7 +34,7 @@ router = APIRouter(prefix="/book", include_in_schema=False)
 NO_BOOKING_MESSAGE = "There is no booking in this browser. Open your booking link again."
 
 
-def cookie_token(request: Request) -> str:
+async def cookie_token(request: Request) -> str:
     """The booking token from the HttpOnly cookie; 404 booking_not_found without one."""
     token = booking_token(request)
     if token is None:
@@ -55,7 +55,7 @@ async def cookie_booking(
 CookieBookingDep = Annotated[Booking, Depends(cookie_booking)]
 
 
-def same_origin_post(request: Request, services: ServicesDep) -> None:
+async def same_origin_post(request: Request, services: ServicesDep) -> None:
     """CSRF: the POST must carry this browser's CSRF token and must not come from elsewhere."""
     check_same_origin(request, services.settings, request.headers.get(CSRF_HEADER))
 
