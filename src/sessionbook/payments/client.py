@@ -29,8 +29,7 @@ import random
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -52,6 +51,7 @@ from sessionbook.payments.errors import (
 )
 from sessionbook.payments.gateway import PaymentIntent, PaymentLink, Refund
 from sessionbook.payments.money import cents_to_amount, json_number, normalise_currency
+from sessionbook.providers import ProviderClient
 
 # A dated version documented by Airwallex (and pinned by its own Node SDK); bump deliberately.
 API_VERSION = "2025-06-30"
@@ -69,7 +69,7 @@ _LOST_LINK_LOOKBACK = timedelta(minutes=10)
 log = structlog.get_logger(__name__)
 
 
-class AirwallexClient:
+class AirwallexClient(ProviderClient):
     """Airwallex Payment Links, Payment Intents and Refunds behind the PaymentGateway port."""
 
     def __init__(
@@ -102,23 +102,6 @@ class AirwallexClient:
         self._token: str | None = None
         self._token_refresh_at = 0.0  # time.monotonic() after which we log in again
         self._login_lock = asyncio.Lock()
-
-    def __repr__(self) -> str:  # never show the key or token, even in a debugger or traceback
-        return f"AirwallexClient(base_url={str(self._http.base_url)!r})"
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     # -- payment links -------------------------------------------------------------------
 

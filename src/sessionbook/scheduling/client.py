@@ -39,13 +39,13 @@ import asyncio
 import random
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import quote
 
 import httpx
 import structlog
 
+from sessionbook.providers import ProviderClient
 from sessionbook.scheduling.calcom_wire import (
     as_utc,
     bad_response,
@@ -76,7 +76,7 @@ _ALREADY_CANCELLED_PHRASE = "has been cancelled already"
 log = structlog.get_logger(__name__)
 
 
-class CalComClient:
+class CalComClient(ProviderClient):
     """The Calendar port implemented against Cal.com API v2 (or its sandbox stand-in)."""
 
     def __init__(
@@ -104,23 +104,6 @@ class CalComClient:
             transport=transport,
             headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"},
         )
-
-    def __repr__(self) -> str:
-        return f"CalComClient(base_url={self._base_url!r})"
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def get_slots(
         self,
