@@ -12,6 +12,7 @@ import httpx
 from sqlalchemy import delete, select
 
 from sessionbook.db import SERVICE, Database, utcnow
+from sessionbook.scheduling.calendar import CalBooking
 from sessionbook.scheduling.client import CalComClient
 from sessionbook.scheduling.models import SlotClaim
 from sessionbook.settings import SANDBOX_CAL_API_KEY
@@ -137,6 +138,23 @@ class Flow:
     def calendar_client(self) -> CalComClient:
         """A Cal.com client of our own, as if someone else (or a dying worker) used the API."""
         return CalComClient(f"{self.server.url}{CAL}/v2", SANDBOX_CAL_API_KEY, backoff_seconds=0.01)
+
+    async def book_at_cal(
+        self, start: datetime, *, name: str, email: str, metadata: dict[str, str]
+    ) -> CalBooking:
+        """Book a single session straight at Cal.com, behind our service's back."""
+        async with self.calendar_client() as calendar:
+            return await calendar.create_booking(
+                event_type_id=self.server.services.catalog["single"].cal_event_type_id,
+                start=start,
+                duration_minutes=60,
+                attendee_name=name,
+                attendee_email=email,
+                attendee_time_zone="UTC",
+                attendee_phone=None,
+                notes=None,
+                metadata=metadata,
+            )
 
     # -- time ----------------------------------------------------------------------------
 

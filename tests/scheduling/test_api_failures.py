@@ -90,18 +90,12 @@ async def test_a_booking_that_landed_late_is_found_before_booking_again(flow: Fl
     await flow.cal_fault(path_prefix=BOOKINGS, method="POST", status=504)
     assert (await flow.schedule(created, first)).status_code == 502
     # Cal.com finished that first request after we had looked and given up.
-    async with flow.calendar_client() as calendar:
-        late = await calendar.create_booking(
-            event_type_id=flow.server.services.catalog["single"].cal_event_type_id,
-            start=utc(first["start"]),
-            duration_minutes=60,
-            attendee_name="Ada Lovelace",
-            attendee_email="ada@example.com",
-            attendee_time_zone="UTC",
-            attendee_phone=None,
-            notes=None,
-            metadata={"booking_id": created["bookingId"]},
-        )
+    late = await flow.book_at_cal(
+        utc(first["start"]),
+        name="Ada Lovelace",
+        email="ada@example.com",
+        metadata={"booking_id": created["bookingId"]},
+    )
 
     answer = await flow.schedule(created, second)
 
@@ -117,18 +111,9 @@ async def test_a_slot_taken_after_payment_invites_another_choice(flow: Flow) -> 
     created = await flow.create_paid()
     taken, other = (await flow.free_slots(created))[:2]
     # Someone else takes the time at Cal.com between our listing and the customer's click.
-    async with flow.calendar_client() as calendar:
-        await calendar.create_booking(
-            event_type_id=flow.server.services.catalog["single"].cal_event_type_id,
-            start=utc(taken["start"]),
-            duration_minutes=60,
-            attendee_name="Someone Else",
-            attendee_email="else@example.com",
-            attendee_time_zone="UTC",
-            attendee_phone=None,
-            notes=None,
-            metadata={},
-        )
+    await flow.book_at_cal(
+        utc(taken["start"]), name="Someone Else", email="else@example.com", metadata={}
+    )
 
     answer = await flow.schedule(created, taken)
 
@@ -162,18 +147,12 @@ async def test_the_sweep_adopts_a_booking_orphaned_by_a_crash(flow: Flow) -> Non
     for created, slot in ((orphaned, first), (abandoned, second)):
         await flow.add_claim(created["bookingId"], utc(slot["start"]), utc(slot["end"]), "single")
         await set_booking(flow.db, created["bookingId"], schedule_lease_until=lapsed)
-    async with flow.calendar_client() as calendar:
-        made = await calendar.create_booking(
-            event_type_id=flow.server.services.catalog["single"].cal_event_type_id,
-            start=utc(first["start"]),
-            duration_minutes=60,
-            attendee_name="Ada Lovelace",
-            attendee_email="ada@example.com",
-            attendee_time_zone="UTC",
-            attendee_phone=None,
-            notes=None,
-            metadata={"booking_id": orphaned["bookingId"]},
-        )
+    made = await flow.book_at_cal(
+        utc(first["start"]),
+        name="Ada Lovelace",
+        email="ada@example.com",
+        metadata={"booking_id": orphaned["bookingId"]},
+    )
 
     async with flow.server.local_services() as services:
         report = await run_sweep(services)
