@@ -38,4 +38,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.run --short
 
 clean:
-	rm -rf $(VENV) sessionbook.db sessionbook.db-wal sessionbook.db-shm
+	rm -rf $(VENV) sessionbook.core.db sessionbook.core.db-wal sessionbook.core.db-shm

@@ -21,7 +21,7 @@ import httpx
 
 from bench.client import Answer, Connection
 from bench.standins import WEBHOOK_SECRET
-from sessionbook.payments.signature import sign
+from sessionbook.payments.airwallex.signature import sign
 
 API = "/functions/v1"
 JSON_HEADERS = {"Content-Type": "application/json"}

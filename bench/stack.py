@@ -21,7 +21,7 @@ from bench.procs import (
     uvicorn_command,
 )
 from bench.scenarios import Target
-from sessionbook.settings import PackageId
+from sessionbook.core.settings import PackageId
 
 PACKAGE_VARIABLES: dict[PackageId, str] = {
     "discovery": "CAL_DISCOVERY_EVENT_TYPE_ID",

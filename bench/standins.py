@@ -12,8 +12,8 @@ from datetime import time
 
 from starlette.applications import Starlette
 
+from sessionbook.core.settings import SANDBOX_EVENT_TYPE_IDS, PackageId
 from sessionbook.sandbox.airwallex import create_airwallex_sandbox
-from sessionbook.settings import SANDBOX_EVENT_TYPE_IDS, PackageId
 
 AIRWALLEX_CLIENT_ID = "bench-client-id"
 AIRWALLEX_API_KEY = "bench-api-key"

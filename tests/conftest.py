@@ -14,10 +14,10 @@ import pytest
 from fastapi import FastAPI
 
 from sessionbook.app import build_services, create_app
-from sessionbook.container import Services
-from sessionbook.db import Database
-from sessionbook.observability import configure_logging
-from sessionbook.settings import Settings
+from sessionbook.bootstrap import Services
+from sessionbook.core.db import Database
+from sessionbook.core.logs import configure_logging
+from sessionbook.core.settings import Settings
 from tests.support.databases import (
     create_postgres_database,
     drop_postgres_database,

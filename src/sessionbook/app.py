@@ -9,38 +9,38 @@ from datetime import timedelta
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from sessionbook.api.errors import install_error_handlers
-from sessionbook.api.middleware import (
-    BodyLimitMiddleware,
-    RequestLogMiddleware,
-    SecurityHeadersMiddleware,
-)
-from sessionbook.api.ratelimit import LimitStore, MemoryLimitStore, RedisLimitStore
-from sessionbook.api.startup import StartupFailureMiddleware
 from sessionbook.bookings.routes import router as bookings_router
 from sessionbook.bookings.service import BookingService
-from sessionbook.catalog import Catalog, build_catalog
-from sessionbook.container import Services
-from sessionbook.db import Database
-from sessionbook.monitoring.install import install_operations
-from sessionbook.monitoring.metrics import MetricsMiddleware
-from sessionbook.monitoring.providers import InstrumentedTransport
-from sessionbook.monitoring.worker import SweepWorker
-from sessionbook.notifications.wiring import build_notifications
-from sessionbook.payments.client import AirwallexClient
-from sessionbook.payments.routes import router as payments_router
-from sessionbook.payments.service import PaymentService
-from sessionbook.scheduling.routes import router as scheduling_router
-from sessionbook.scheduling.service import SchedulingService
-from sessionbook.scheduling.wiring import build_calendar, check_event_types, mount_cal_sandbox
-from sessionbook.settings import (
+from sessionbook.bootstrap import Services
+from sessionbook.catalog.packages import Catalog, build_catalog
+from sessionbook.core.db import Database
+from sessionbook.core.http_transport import InstrumentedTransport
+from sessionbook.core.metrics import MetricsMiddleware
+from sessionbook.core.settings import (
     SANDBOX_AIRWALLEX_API_KEY,
     SANDBOX_AIRWALLEX_CLIENT_ID,
     ConfigurationError,
     Settings,
     load_settings,
 )
-from sessionbook.sweep import run_sweep
+from sessionbook.http.handlers import install_error_handlers
+from sessionbook.http.middleware import (
+    BodyLimitMiddleware,
+    RequestLogMiddleware,
+    SecurityHeadersMiddleware,
+)
+from sessionbook.http.ratelimit import LimitStore, MemoryLimitStore, RedisLimitStore
+from sessionbook.http.startup import StartupFailureMiddleware
+from sessionbook.monitoring.install import install_operations
+from sessionbook.monitoring.sweep import run_sweep
+from sessionbook.monitoring.worker import SweepWorker
+from sessionbook.notifications.wiring import build_notifications
+from sessionbook.payments.airwallex.client import AirwallexClient
+from sessionbook.payments.routes import router as payments_router
+from sessionbook.payments.service import PaymentService
+from sessionbook.scheduling.routes import router as scheduling_router
+from sessionbook.scheduling.service import SchedulingService
+from sessionbook.scheduling.wiring import build_calendar, check_event_types, mount_cal_sandbox
 from sessionbook.web.mount import install_booking_pages
 
 AIRWALLEX_SANDBOX_PATH = "/sandbox/airwallex"

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from sessionbook.bookings.tokens import hash_token
-from sessionbook.db import Database
+from sessionbook.core.db import Database
 from tests.conftest import RunningServer
 from tests.support.queries import booking_row, event_types, parse_utc
 

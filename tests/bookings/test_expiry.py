@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from sessionbook.db import Database
-from sessionbook.sweep import run_sweep
+from sessionbook.core.db import Database
+from sessionbook.monitoring.sweep import run_sweep
 from tests.conftest import RunningServer
 from tests.support.queries import booking_row, event_types, set_booking
 

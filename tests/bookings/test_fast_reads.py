@@ -18,7 +18,7 @@ from sqlalchemy import inspect, text
 from sessionbook.bookings.models import Booking
 from sessionbook.bookings.repository import BookingRepository, read_by_token_hash
 from sessionbook.bookings.tokens import hash_token, new_token
-from sessionbook.db import SERVICE, Actor, Database
+from sessionbook.core.db import SERVICE, Actor, Database
 from tests.conftest import DatabaseUnderTest
 
 pytestmark = pytest.mark.postgres

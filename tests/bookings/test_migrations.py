@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from sessionbook import migrate
+from sessionbook.core import migrate
 from tests.conftest import DatabaseUnderTest
 
 

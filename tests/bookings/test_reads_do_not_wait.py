@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 
 from sessionbook.bookings.schemas import CreateBookingRequest
-from sessionbook.db import SERVICE, Database
+from sessionbook.core.db import SERVICE, Database
 from tests.conftest import RunningServer
 from tests.support.queries import set_booking
 

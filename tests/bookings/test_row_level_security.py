@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError, ProgrammingError
 
 from sessionbook.bookings.models import Booking, BookingEvent
 from sessionbook.bookings.tokens import hash_token, new_token
-from sessionbook.db import ADMIN, SERVICE, Actor, Database, Role
+from sessionbook.core.db import ADMIN, SERVICE, Actor, Database, Role
 from tests.conftest import DatabaseUnderTest
 
 pytestmark = pytest.mark.postgres

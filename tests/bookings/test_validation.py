@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from sessionbook.bookings.models import Booking
-from sessionbook.db import SERVICE, Database
+from sessionbook.core.db import SERVICE, Database
 
 VALID: dict[str, Any] = {
     "packageId": "discovery",

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
-from sessionbook.db import Database
+from sessionbook.core.db import Database
 from tests.conftest import RunningServer
 from tests.e2e.conftest import DESKTOP, run, shot
 from tests.e2e.flows import (

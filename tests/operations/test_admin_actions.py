@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from sessionbook.db import SERVICE, Database
+from sessionbook.core.db import SERVICE, Database
 from sessionbook.notifications.models import OutboxMessage
 from sessionbook.payments.models import PaymentRefund
 from tests.conftest import DatabaseUnderTest, RunningServer, run_server

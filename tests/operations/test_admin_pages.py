@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from sessionbook.db import Database
+from sessionbook.core.db import Database
 from tests.conftest import DatabaseUnderTest, RunningServer, run_server
 from tests.operations.support import (
     ADMIN_PASSWORD,

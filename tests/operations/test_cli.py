@@ -11,8 +11,8 @@ import httpx
 from typer.testing import CliRunner, Result
 
 from sessionbook.admin.auth import verify_password
-from sessionbook.cli import app
-from sessionbook.db import Database
+from sessionbook.cli.main import app
+from sessionbook.core.db import Database
 from tests.conftest import DatabaseUnderTest, RunningServer
 from tests.operations.support import FREE, PAID, create, later_today, pay
 from tests.support.queries import set_booking

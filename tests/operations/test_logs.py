@@ -15,7 +15,7 @@ import httpx
 import pytest
 import structlog
 
-from sessionbook.payments.signature import sign
+from sessionbook.payments.airwallex.signature import sign
 from tests.conftest import RunningServer
 from tests.operations.support import create, eventually, pay, status
 

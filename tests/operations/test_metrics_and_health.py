@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from sessionbook.monitoring.providers import operation_name
-from sessionbook.payments.signature import sign
+from sessionbook.core.http_transport import operation_name
+from sessionbook.payments.airwallex.signature import sign
 from tests.conftest import DatabaseUnderTest, RunningServer, make_settings
 from tests.operations.support import ADMIN_SETTINGS, PAID, create, pay, sign_in
 from tests.support.live_server import free_port, live_server

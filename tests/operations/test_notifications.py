@@ -19,8 +19,9 @@ import structlog
 from sqlalchemy import select
 
 from sessionbook.bookings.models import Booking
-from sessionbook.catalog import build_catalog
-from sessionbook.db import SERVICE, Database
+from sessionbook.catalog.packages import build_catalog
+from sessionbook.core.db import SERVICE, Database
+from sessionbook.core.settings import Settings
 from sessionbook.notifications.email import EmailDeliveryError, LogEmailSender, OutgoingEmail
 from sessionbook.notifications.models import OutboxMessage
 from sessionbook.notifications.outbox import (
@@ -29,7 +30,6 @@ from sessionbook.notifications.outbox import (
     enqueue_payment_received,
 )
 from sessionbook.notifications.service import MAX_ATTEMPTS, NotificationService
-from sessionbook.settings import Settings
 from tests.conftest import DatabaseUnderTest
 from tests.support.databases import (
     create_postgres_database,

@@ -10,8 +10,8 @@ import pytest
 
 from sessionbook.admin.auth import AdminSession, SessionSigner, fingerprint, hash_password
 from sessionbook.admin.service import day_window
+from sessionbook.core.settings import ConfigurationError, load_settings
 from sessionbook.notifications.ics import session_event
-from sessionbook.settings import ConfigurationError, load_settings
 
 HASH = "$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"
 SECRET = "x" * 40

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from sessionbook.bookings.models import BookingEvent
-from sessionbook.db import SERVICE, Database
+from sessionbook.core.db import SERVICE, Database
 from sessionbook.notifications.models import OutboxMessage
 from sessionbook.payments.models import WebhookEvent
 from tests.conftest import DatabaseUnderTest

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from sessionbook.db import Database
+from sessionbook.core.db import Database
+from sessionbook.monitoring.sweep import SweepReport
 from sessionbook.monitoring.worker import SweepWorker
-from sessionbook.sweep import SweepReport
 from tests.conftest import DatabaseUnderTest, run_server
 from tests.operations.support import FREE, create, eventually
 from tests.support.queries import audit_trail, booking_row, set_booking

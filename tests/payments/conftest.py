@@ -16,9 +16,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 
-from sessionbook.db import Database
-from sessionbook.payments.client import AirwallexClient
-from sessionbook.payments.gateway import PaymentLink
+from sessionbook.core.db import Database
+from sessionbook.payments.airwallex.client import AirwallexClient
+from sessionbook.payments.airwallex.gateway import PaymentLink
 from sessionbook.sandbox.airwallex import create_airwallex_sandbox
 from tests.conftest import DatabaseUnderTest, RunningServer, run_server
 from tests.payments.shop import Shop, in_app_airwallex, make_fast

@@ -17,9 +17,9 @@ from sqlalchemy import func, select, update
 from starlette.routing import Mount
 
 from sessionbook.app import AIRWALLEX_SANDBOX_PATH
-from sessionbook.db import SERVICE, Database
+from sessionbook.core.db import SERVICE, Database
+from sessionbook.payments.airwallex.signature import sign
 from sessionbook.payments.models import PaymentRefund, WebhookEvent
-from sessionbook.payments.signature import sign
 from sessionbook.sandbox.airwallex_core import AirwallexSandbox
 from tests.conftest import RunningServer
 

@@ -7,8 +7,11 @@ import asyncio
 import pytest
 from structlog.testing import capture_logs
 
-from sessionbook.payments.client import API_VERSION
-from sessionbook.payments.errors import PaymentAuthenticationFailed, PaymentProviderUnavailable
+from sessionbook.payments.airwallex.client import API_VERSION
+from sessionbook.payments.airwallex.errors import (
+    PaymentAuthenticationFailed,
+    PaymentProviderUnavailable,
+)
 from tests.payments.conftest import API_KEY, ClientFactory, Sandbox, SandboxFactory, new_link
 
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from sessionbook.payments.client import AirwallexClient
-from sessionbook.payments.errors import PaymentNotFound, PaymentProviderError, PaymentRejected
-from sessionbook.payments.gateway import PaymentLink
+from sessionbook.payments.airwallex.client import AirwallexClient
+from sessionbook.payments.airwallex.errors import (
+    PaymentNotFound,
+    PaymentProviderError,
+    PaymentRejected,
+)
+from sessionbook.payments.airwallex.gateway import PaymentLink
 from tests.payments.conftest import Sandbox, new_link
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from sessionbook.payments.client import AirwallexClient
-from sessionbook.payments.errors import PaymentProviderUnavailable
-from sessionbook.payments.gateway import PaymentLink
+from sessionbook.payments.airwallex.client import AirwallexClient
+from sessionbook.payments.airwallex.errors import PaymentProviderUnavailable
+from sessionbook.payments.airwallex.gateway import PaymentLink
 from tests.payments.conftest import ClientFactory, Sandbox, new_link
 from tests.support.live_server import free_port
 

@@ -7,9 +7,9 @@ from datetime import datetime
 
 import pytest
 
+from sessionbook.payments.airwallex.errors import PaymentNotFound
+from sessionbook.payments.airwallex.gateway import PaymentIntent, PaymentLink, Refund
 from sessionbook.payments.confirmation import CheckOutcome, ExpectedPayment, check_payment
-from sessionbook.payments.errors import PaymentNotFound
-from sessionbook.payments.gateway import PaymentIntent, PaymentLink, Refund
 from sessionbook.payments.webhook import EventKind, kind_of, references
 
 BOOKING = str(uuid.uuid4())

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sessionbook.payments.money import (
+from sessionbook.payments.airwallex.money import (
     MAX_MINOR_UNITS,
     MoneyError,
     amount_to_cents,

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
 
-from sessionbook.db import SERVICE
+from sessionbook.core.db import SERVICE
+from sessionbook.monitoring.sweep import run_sweep
 from sessionbook.payments.models import WebhookEvent
-from sessionbook.sweep import run_sweep
 from tests.payments.shop import Shop, eventually
 from tests.support.queries import audit_trail, booking_row, event_types, set_booking
 

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from sessionbook.cli import app as cli
-from sessionbook.errors import BookingNotFound, ProviderUnavailable, RefundNotAllowed
-from sessionbook.sweep import run_sweep
+from sessionbook.cli.main import app as cli
+from sessionbook.core.errors import BookingNotFound, ProviderUnavailable, RefundNotAllowed
+from sessionbook.monitoring.sweep import run_sweep
 from tests.payments.shop import Shop
 from tests.support.queries import audit_trail, booking_row, event_types, set_booking
 
@@ -179,7 +179,7 @@ async def test_the_refund_command_prints_the_result_and_is_idempotent(
     shop: Shop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The command sets up process-wide logging; other tests rely on the suite's own set-up.
-    monkeypatch.setattr("sessionbook.observability.configure_logging", lambda **_: None)
+    monkeypatch.setattr("sessionbook.core.logs.configure_logging", lambda **_: None)
     booking = await paid_booking(shop)
     env = {
         "DATABASE_URL": shop.server.settings.database_url,

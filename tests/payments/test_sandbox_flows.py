@@ -6,9 +6,9 @@ import asyncio
 import time
 from datetime import timedelta
 
-from sessionbook.payments.client import AirwallexClient
-from sessionbook.payments.gateway import PaymentLink
-from sessionbook.payments.signature import verify
+from sessionbook.payments.airwallex.client import AirwallexClient
+from sessionbook.payments.airwallex.gateway import PaymentLink
+from sessionbook.payments.airwallex.signature import verify
 from tests.payments.conftest import (
     RETURN_URL,
     WEBHOOK_SECRET,

@@ -7,7 +7,7 @@ import hmac
 
 import pytest
 
-from sessionbook.payments.signature import sign, verify
+from sessionbook.payments.airwallex.signature import sign, verify
 
 SECRET = "whsec-unit"
 BODY = b'{"id":"evt_1","name":"payment_intent.succeeded"}'

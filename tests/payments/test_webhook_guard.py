@@ -9,7 +9,7 @@ import uuid
 import httpx
 import pytest
 
-from sessionbook.payments.signature import sign
+from sessionbook.payments.airwallex.signature import sign
 from tests.payments.shop import Shop, signed_event
 from tests.support.queries import booking_row, event_types
 

@@ -11,11 +11,11 @@ from typing import Any
 import httpx
 from sqlalchemy import delete, select
 
-from sessionbook.db import SERVICE, Database, utcnow
-from sessionbook.scheduling.calendar import CalBooking
-from sessionbook.scheduling.client import CalComClient
+from sessionbook.core.db import SERVICE, Database, utcnow
+from sessionbook.core.settings import SANDBOX_CAL_API_KEY
+from sessionbook.scheduling.calcom.calendar import CalBooking
+from sessionbook.scheduling.calcom.client import CalComClient
 from sessionbook.scheduling.models import SlotClaim
-from sessionbook.settings import SANDBOX_CAL_API_KEY
 from tests.conftest import RunningServer
 from tests.payments.shop import eventually
 from tests.support.queries import set_booking

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sessionbook.sweep import run_sweep
+from sessionbook.monitoring.sweep import run_sweep
 from tests.scheduling.flow import Flow, utc
 from tests.support.queries import booking_row, event_types, set_booking
 

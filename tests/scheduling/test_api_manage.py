@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from sessionbook.db import utcnow
-from sessionbook.sweep import run_sweep
+from sessionbook.core.db import utcnow
+from sessionbook.monitoring.sweep import run_sweep
 from tests.payments.shop import eventually, in_app_airwallex, make_fast
 from tests.scheduling.flow import SINGLE, Flow, utc
 from tests.support.queries import booking_row, event_types, set_booking

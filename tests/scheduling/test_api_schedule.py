@@ -6,7 +6,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from sessionbook.wire import format_utc
+from sessionbook.core.api_models import format_utc
 from tests.scheduling.flow import SINGLE, Flow, utc
 from tests.support.queries import audit_trail, booking_row, event_types, set_booking
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from sessionbook.scheduling.calendar import CalBooking, Calendar
-from sessionbook.scheduling.client import CalComClient
-from sessionbook.scheduling.errors import (
+from sessionbook.scheduling.calcom.calendar import CalBooking, Calendar
+from sessionbook.scheduling.calcom.client import CalComClient
+from sessionbook.scheduling.calcom.errors import (
     CalendarNotFound,
     CalendarRejected,
     CalendarUnavailable,

@@ -8,8 +8,8 @@ import pytest
 from structlog.testing import capture_logs
 
 from sessionbook.sandbox.cal import create_cal_sandbox
-from sessionbook.scheduling.client import CalComClient
-from sessionbook.scheduling.errors import (
+from sessionbook.scheduling.calcom.client import CalComClient
+from sessionbook.scheduling.calcom.errors import (
     CalendarAuthFailed,
     CalendarRateLimited,
     CalendarUnavailable,

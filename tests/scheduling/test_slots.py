@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sessionbook.scheduling.client import CalComClient
+from sessionbook.scheduling.calcom.client import CalComClient
 from tests.scheduling.conftest import DISCOVERY, SINGLE, Sandbox
 
 

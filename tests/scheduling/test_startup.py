@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from sessionbook.app import create_app
+from sessionbook.core.settings import Settings
 from sessionbook.sandbox.cal import EventTypeSpec, create_cal_sandbox
-from sessionbook.settings import Settings
 from tests.scheduling.conftest import API_KEY
 from tests.support.live_server import free_port, live_server
 
@@ -111,7 +111,7 @@ def test_serve_refuses_to_start_naming_the_variable(live_cal: str, tmp_path: Pat
         if not key.startswith(("CAL_", "AIRWALLEX_", "DATABASE_URL"))
     }
     env.update(live_environment(live_cal, tmp_path, single=299))
-    command = [sys.executable, "-m", "sessionbook.cli", "serve", "--port", str(free_port())]
+    command = [sys.executable, "-m", "sessionbook.cli.main", "serve", "--port", str(free_port())]
 
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
 

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from sessionbook import migrate
+from sessionbook.core import migrate
 
 APP_LOGIN_ROLE = "sessionbook_test_app"
 

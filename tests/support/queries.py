@@ -13,7 +13,7 @@ from sqlalchemy import update
 
 from sessionbook.bookings.models import Booking, BookingEvent
 from sessionbook.bookings.repository import BookingRepository
-from sessionbook.db import SERVICE, Database
+from sessionbook.core.db import SERVICE, Database
 
 
 async def booking_row(database: Database, booking_id: str | uuid.UUID) -> Booking:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from sessionbook.catalog import build_catalog
-from sessionbook.settings import ConfigurationError, Settings, load_settings
+from sessionbook.catalog.packages import build_catalog
+from sessionbook.core.settings import ConfigurationError, Settings, load_settings
 
 LIVE = {
     "airwallex_client_id": "cid",
@@ -23,7 +23,7 @@ LIVE = {
 def test_defaults_are_the_contracts() -> None:
     settings = load_settings()
 
-    assert settings.database_url == "sqlite+aiosqlite:///./sessionbook.db"
+    assert settings.database_url == "sqlite+aiosqlite:///./sessionbook.core.db"
     assert settings.site_url == "http://127.0.0.1:8000"
     assert settings.airwallex_base_url == "https://api-demo.airwallex.com"
     assert settings.cal_api_url == "https://api.cal.com/v2"
@@ -128,7 +128,7 @@ def test_serve_refuses_to_start_naming_the_variable(tmp_path: Path) -> None:
     environment.pop("AIRWALLEX_WEBHOOK_SECRET", None)
 
     result = subprocess.run(
-        [sys.executable, "-m", "sessionbook.cli", "serve", "--port", "1"],
+        [sys.executable, "-m", "sessionbook.cli.main", "serve", "--port", "1"],
         env=environment,
         capture_output=True,
         text=True,

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sessionbook.bookings.tokens import hash_token, hashes_match, is_well_formed, new_token
-from sessionbook.observability import redact_query_string, redact_text
+from sessionbook.core.logs import redact_query_string, redact_text
 
 
 def test_tokens_are_43_urlsafe_characters_and_unique() -> None:

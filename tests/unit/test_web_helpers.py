@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from starlette.responses import Response
 
-from sessionbook.settings import Settings
+from sessionbook.core.settings import Settings
 from sessionbook.web.formatting import (
     format_day,
     format_duration,

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from sessionbook.db import Database
+from sessionbook.core.db import Database
 from tests.conftest import RunningServer
 from tests.support.queries import booking_row, set_booking
 from tests.web.browser import FREE, PAID, create_booking, open_link, page_csrf, post_json

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from sessionbook.bookings.models import Booking
-from sessionbook.db import SERVICE, Database
+from sessionbook.core.db import SERVICE, Database
 from tests.conftest import DatabaseUnderTest, RunningServer, run_server
 from tests.support.queries import booking_row, set_booking
 from tests.web.browser import FREE, PAID, create_booking, open_link, page_csrf, post_details

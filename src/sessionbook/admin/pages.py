@@ -23,8 +23,8 @@ from sessionbook.admin.auth import (
     fingerprint,
 )
 from sessionbook.admin.service import AdminService
-from sessionbook.payments.money import MoneyError, cents_to_amount
-from sessionbook.settings import Settings
+from sessionbook.core.settings import Settings
+from sessionbook.payments.airwallex.money import MoneyError, cents_to_amount
 
 ADMIN_DIR = Path(__file__).parent
 COOKIE_PATH = "/admin"

@@ -17,10 +17,10 @@ from sessionbook.admin.auth import AdminSession, verify_password
 from sessionbook.admin.pages import ADMIN_DIR, CSRF_FIELD, STATIC_PREFIX, AdminSite
 from sessionbook.admin.service import AdminService
 from sessionbook.admin.views import BookingDetail
-from sessionbook.api.deps import ClientAddressDep, ServicesDep
-from sessionbook.api.ratelimit import LIMITS
-from sessionbook.errors import ServiceError
-from sessionbook.payments.money import MoneyError, amount_to_cents
+from sessionbook.core.errors import ServiceError
+from sessionbook.http.deps import ClientAddressDep, ServicesDep
+from sessionbook.http.ratelimit import LIMITS
+from sessionbook.payments.airwallex.money import MoneyError, amount_to_cents
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 

@@ -19,8 +19,8 @@ from sessionbook.admin.views import BookingDetail, Dashboard, WebhookHealth
 from sessionbook.bookings.models import Booking, BookingStatus
 from sessionbook.bookings.repository import BookingRepository
 from sessionbook.bookings.transitions import record_change
-from sessionbook.db import ADMIN, Database, utcnow
-from sessionbook.errors import BookingNotFound, BookingNotSchedulable, ServiceError
+from sessionbook.core.db import ADMIN, Database, utcnow
+from sessionbook.core.errors import BookingNotFound, BookingNotSchedulable, ServiceError
 from sessionbook.notifications.outbox import enqueue_booking_confirmed
 
 log = structlog.get_logger(__name__)

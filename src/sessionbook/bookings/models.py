@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sessionbook.db import Base, UTCDateTime, utcnow
+from sessionbook.core.db import Base, UTCDateTime, utcnow
 
 
 class BookingStatus(enum.StrEnum):

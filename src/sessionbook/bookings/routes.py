@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from sessionbook.api.deps import BadTokenGuardDep, ServicesDep, TokenDep, rate_limited
 from sessionbook.bookings.models import Booking, BookingStatus, PaymentStatus
 from sessionbook.bookings.schemas import (
     BookingStatusResponse,
     CreateBookingRequest,
     CreateBookingResponse,
 )
+from sessionbook.http.deps import BadTokenGuardDep, ServicesDep, TokenDep, rate_limited
 
 router = APIRouter(prefix="/functions/v1")
 

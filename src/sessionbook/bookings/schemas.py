@@ -17,14 +17,14 @@ from pydantic import (
     field_validator,
 )
 
-from sessionbook.settings import PackageId
-from sessionbook.wire import (
+from sessionbook.core.api_models import (
     RequestModel,
     ResponseModel,
     UtcDatetime,
     has_control_characters,
     is_finite_number,
 )
+from sessionbook.core.settings import PackageId
 
 METADATA_MAX_KEYS = 20
 METADATA_MAX_BYTES = 2048

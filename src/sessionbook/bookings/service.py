@@ -14,12 +14,12 @@ from sessionbook.bookings.repository import BookingRepository, read_by_token_has
 from sessionbook.bookings.schemas import CreateBookingRequest
 from sessionbook.bookings.tokens import hash_token, hashes_match, is_well_formed, new_token
 from sessionbook.bookings.transitions import expiry_due, record_change
-from sessionbook.catalog import Catalog
-from sessionbook.db import SERVICE, Actor, Database, utcnow
-from sessionbook.errors import BookingNotFound, ProviderUnavailable
+from sessionbook.catalog.packages import Catalog
+from sessionbook.core.db import SERVICE, Actor, Database, utcnow
+from sessionbook.core.errors import BookingNotFound, ProviderUnavailable
 from sessionbook.notifications.outbox import enqueue_booking_expired
-from sessionbook.payments.errors import PaymentProviderError
-from sessionbook.payments.gateway import PaymentGateway
+from sessionbook.payments.airwallex.errors import PaymentProviderError
+from sessionbook.payments.airwallex.gateway import PaymentGateway
 
 log = structlog.get_logger(__name__)
 

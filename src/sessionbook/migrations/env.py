@@ -9,8 +9,8 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from sessionbook.db import UTCDateTime
-from sessionbook.models import metadata
+from sessionbook.core.db import UTCDateTime
+from sessionbook.migrations.metadata import metadata
 
 config = context.config
 
@@ -36,7 +36,7 @@ def _run(connection: Connection) -> None:
 
 async def _run_async() -> None:
     url = config.get_main_option("sqlalchemy.url")
-    assert url, "sqlalchemy.url is set by sessionbook.migrate"
+    assert url, "sqlalchemy.url is set by sessionbook.core.migrate"
     engine = create_async_engine(url)
     try:
         async with engine.connect() as connection:

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from sessionbook.admin.routes import install_admin
 from sessionbook.admin.service import AdminService
-from sessionbook.container import Services
+from sessionbook.bootstrap import Services
 from sessionbook.monitoring.routes import router as monitoring_router
 
 

@@ -12,9 +12,9 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
-from sessionbook import migrate
-from sessionbook.api.deps import ServicesDep
-from sessionbook.db import SERVICE, Database
+from sessionbook.core import migrate
+from sessionbook.core.db import SERVICE, Database
+from sessionbook.http.deps import ServicesDep
 from sessionbook.monitoring.snapshot import SnapshotCache, render_metrics
 
 router = APIRouter()

@@ -18,8 +18,8 @@ from prometheus_client.registry import Collector
 
 from sessionbook.admin.repository import AdminRepository, StateCount
 from sessionbook.bookings.models import BookingStatus
-from sessionbook.db import ADMIN, Database
-from sessionbook.monitoring.metrics import multiprocess_enabled
+from sessionbook.core.db import ADMIN, Database
+from sessionbook.core.metrics import multiprocess_enabled
 from sessionbook.payments.models import WEBHOOK_STATES
 
 log = structlog.get_logger(__name__)

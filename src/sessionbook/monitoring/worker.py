@@ -13,8 +13,8 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 
-from sessionbook.monitoring.metrics import record_sweep
-from sessionbook.sweep import SweepReport
+from sessionbook.core.metrics import record_sweep
+from sessionbook.monitoring.sweep import SweepReport
 
 log = structlog.get_logger(__name__)
 

@@ -6,10 +6,10 @@ from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sessionbook.bookings.models import Booking
-from sessionbook.catalog import Catalog
+from sessionbook.catalog.packages import Catalog
 from sessionbook.notifications.email import Attachment, OutgoingEmail
 from sessionbook.notifications.ics import session_event
-from sessionbook.payments.money import MoneyError, cents_to_amount
+from sessionbook.payments.airwallex.money import MoneyError, cents_to_amount
 
 PAYMENT_RECEIVED = "payment_received"
 BOOKING_CONFIRMED = "booking_confirmed"

@@ -19,7 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sessionbook.bookings.models import JSONType
-from sessionbook.db import Base, UTCDateTime, utcnow
+from sessionbook.core.db import Base, UTCDateTime, utcnow
 
 
 class OutboxMessage(Base):

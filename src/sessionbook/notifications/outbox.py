@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessionbook.bookings.models import Booking, BookingStatus
-from sessionbook.db import utcnow
+from sessionbook.core.db import utcnow
 from sessionbook.notifications.messages import (
     BOOKING_CONFIRMED,
     BOOKING_EXPIRED,
@@ -61,7 +61,7 @@ async def enqueue(
 
 def _dialect(session: AsyncSession) -> str:
     bind = session.bind
-    assert bind is not None, "sessions of sessionbook.db.Database are bound to its engine"
+    assert bind is not None, "sessions of sessionbook.core.db.Database are bound to its engine"
     return bind.dialect.name
 
 

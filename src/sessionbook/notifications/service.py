@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from sessionbook.catalog import Catalog
-from sessionbook.db import SERVICE, Database, utcnow
-from sessionbook.monitoring.metrics import record_notification
+from sessionbook.catalog.packages import Catalog
+from sessionbook.core.db import SERVICE, Database, utcnow
+from sessionbook.core.metrics import record_notification
 from sessionbook.notifications.email import EmailDeliveryError, EmailSender, OutgoingEmail
 from sessionbook.notifications.messages import Obsolete, render
 from sessionbook.notifications.outbox import OutboxRepository, enqueue_reminder

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from sessionbook.catalog import Catalog
-from sessionbook.db import Database
+from sessionbook.catalog.packages import Catalog
+from sessionbook.core.db import Database
+from sessionbook.core.settings import Settings
 from sessionbook.notifications.email import EmailSender, LogEmailSender
 from sessionbook.notifications.service import NotificationService, message_domain
 from sessionbook.notifications.smtp import SmtpEmailSender
-from sessionbook.settings import Settings
 
 
 def email_sender(settings: Settings) -> EmailSender:

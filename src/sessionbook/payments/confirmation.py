@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import structlog
 
-from sessionbook.payments.errors import PaymentNotFound
-from sessionbook.payments.gateway import PaymentGateway, PaymentIntent
+from sessionbook.payments.airwallex.errors import PaymentNotFound
+from sessionbook.payments.airwallex.gateway import PaymentGateway, PaymentIntent
 
 log = structlog.get_logger(__name__)
 

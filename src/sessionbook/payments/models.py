@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sessionbook.bookings.models import JSONType
-from sessionbook.db import Base, UTCDateTime, utcnow
+from sessionbook.core.db import Base, UTCDateTime, utcnow
 
 WEBHOOK_STATES = ("received", "processed", "failed", "ignored")
 REFUND_STATES = ("requested", "received", "accepted", "settled", "failed")

@@ -14,10 +14,14 @@ import structlog
 
 from sessionbook.bookings.models import Booking, BookingStatus, PaymentStatus
 from sessionbook.bookings.repository import BookingRepository
-from sessionbook.db import SERVICE
-from sessionbook.errors import ProviderUnavailable
+from sessionbook.core.db import SERVICE
+from sessionbook.core.errors import ProviderUnavailable
+from sessionbook.payments.airwallex.errors import (
+    PaymentNotFound,
+    PaymentProviderError,
+    PaymentRejected,
+)
 from sessionbook.payments.confirmation import ExpectedPayment, check_payment
-from sessionbook.payments.errors import PaymentNotFound, PaymentProviderError, PaymentRejected
 from sessionbook.payments.repository import PaymentRepository
 from sessionbook.payments.settlement import LINK_DEACTIVATED
 

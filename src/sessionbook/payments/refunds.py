@@ -23,19 +23,19 @@ import structlog
 from sessionbook.bookings.models import Booking, BookingStatus, PaymentStatus
 from sessionbook.bookings.repository import BookingRepository
 from sessionbook.bookings.transitions import record_change
-from sessionbook.db import SERVICE, Database
-from sessionbook.errors import (
+from sessionbook.core.db import SERVICE, Database
+from sessionbook.core.errors import (
     BookingNotFound,
     ProviderUnavailable,
     RefundNotAllowed,
     ValidationFailed,
 )
-from sessionbook.payments.errors import (
+from sessionbook.payments.airwallex.errors import (
     PaymentNotFound,
     PaymentProviderError,
     PaymentProviderUnavailable,
 )
-from sessionbook.payments.gateway import PaymentGateway, Refund
+from sessionbook.payments.airwallex.gateway import PaymentGateway, Refund
 from sessionbook.payments.models import PaymentRefund
 from sessionbook.payments.repository import PaymentRepository
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from sessionbook.api.deps import ServicesDep
-from sessionbook.monitoring.metrics import record_webhook_delivery
+from sessionbook.core.metrics import record_webhook_delivery
+from sessionbook.http.deps import ServicesDep
 
 router = APIRouter(prefix="/functions/v1")
 

@@ -15,12 +15,12 @@ import structlog
 
 from sessionbook.bookings.models import Booking, BookingStatus, PaymentStatus
 from sessionbook.bookings.repository import BookingRepository
-from sessionbook.db import SERVICE, Database, utcnow
-from sessionbook.errors import ProviderUnavailable, RefundNotAllowed
+from sessionbook.core.db import SERVICE, Database, utcnow
+from sessionbook.core.errors import ProviderUnavailable, RefundNotAllowed
 from sessionbook.payments import webhook
+from sessionbook.payments.airwallex.errors import PaymentNotFound, PaymentProviderUnavailable
+from sessionbook.payments.airwallex.gateway import PaymentGateway
 from sessionbook.payments.confirmation import PaymentCheck, check_payment
-from sessionbook.payments.errors import PaymentNotFound, PaymentProviderUnavailable
-from sessionbook.payments.gateway import PaymentGateway
 from sessionbook.payments.reconcile import Reconciler, expected_payment
 from sessionbook.payments.refunds import RefundResult, Refunds
 from sessionbook.payments.repository import PaymentRepository

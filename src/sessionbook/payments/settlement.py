@@ -15,8 +15,8 @@ from sessionbook.bookings.models import Booking, BookingStatus, PaymentStatus
 from sessionbook.bookings.repository import BookingRepository
 from sessionbook.bookings.transitions import record_change
 from sessionbook.notifications.outbox import enqueue_payment_received
+from sessionbook.payments.airwallex.gateway import PaymentIntent
 from sessionbook.payments.confirmation import CheckOutcome, PaymentCheck
-from sessionbook.payments.gateway import PaymentIntent
 from sessionbook.payments.repository import PaymentRepository
 
 log = structlog.get_logger(__name__)

@@ -20,8 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sessionbook.errors import InvalidSignature, ValidationFailed
-from sessionbook.payments.signature import verify
+from sessionbook.core.errors import InvalidSignature, ValidationFailed
+from sessionbook.payments.airwallex.signature import verify
 
 PROVIDER = "airwallex"
 SIGNATURE_TOLERANCE_SECONDS = 300

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from sessionbook.payments.money import MoneyError, amount_to_cents, normalise_currency
+from sessionbook.payments.airwallex.money import MoneyError, amount_to_cents, normalise_currency
 from sessionbook.sandbox.airwallex_core import AirwallexSandbox
 from sessionbook.sandbox.airwallex_store import APIError, utcnow
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sessionbook.payments.client import API_VERSION
+from sessionbook.payments.airwallex.client import API_VERSION
 from sessionbook.sandbox.airwallex_faults import FaultInjector
 from sessionbook.sandbox.airwallex_store import (
     INTENT_REQUIRES_PAYMENT_METHOD,

@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
-from sessionbook.payments.money import minor_units
+from sessionbook.payments.airwallex.money import minor_units
 from sessionbook.sandbox.airwallex_core import AirwallexSandbox
 from sessionbook.sandbox.airwallex_store import LINK_PAID, APIError, LinkRecord, utcnow
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sessionbook.payments.money import json_number
+from sessionbook.payments.airwallex.money import json_number
 
 LINK_UNPAID = "UNPAID"
 LINK_PAID = "PAID"

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from sessionbook.payments.signature import sign
+from sessionbook.payments.airwallex.signature import sign
 from sessionbook.sandbox.airwallex_store import timestamp, utcnow
 
 

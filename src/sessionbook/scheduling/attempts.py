@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING
 import structlog
 
 from sessionbook.bookings.models import Booking
-from sessionbook.db import Actor
-from sessionbook.errors import BookingNotSchedulable, ProviderUnavailable, SlotUnavailable
-from sessionbook.scheduling.calendar import CalBooking
-from sessionbook.scheduling.errors import CalendarError, CalendarUnavailable
-from sessionbook.scheduling.errors import SlotUnavailable as CalendarSlotTaken
+from sessionbook.core.api_models import format_utc
+from sessionbook.core.db import Actor
+from sessionbook.core.errors import BookingNotSchedulable, ProviderUnavailable, SlotUnavailable
+from sessionbook.scheduling.calcom.calendar import CalBooking
+from sessionbook.scheduling.calcom.errors import CalendarError, CalendarUnavailable
+from sessionbook.scheduling.calcom.errors import SlotUnavailable as CalendarSlotTaken
 from sessionbook.scheduling.recovery import METADATA_KEY
 from sessionbook.scheduling.steps import (
     CALENDAR_IN_DOUBT,
@@ -34,7 +35,6 @@ from sessionbook.scheduling.steps import (
     lease_active,
     release,
 )
-from sessionbook.wire import format_utc
 
 if TYPE_CHECKING:
     from sessionbook.scheduling.service import SchedulingService

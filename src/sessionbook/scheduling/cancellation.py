@@ -18,15 +18,15 @@ import structlog
 
 from sessionbook.bookings.models import Booking, BookingStatus, PaymentStatus
 from sessionbook.bookings.transitions import record_change
-from sessionbook.db import ADMIN, Actor
-from sessionbook.errors import (
+from sessionbook.core.db import ADMIN, Actor
+from sessionbook.core.errors import (
     BookingExpired,
     BookingNotFound,
     BookingNotSchedulable,
     ProviderUnavailable,
     RefundNotAllowed,
 )
-from sessionbook.scheduling.errors import CalendarError, CalendarNotFound
+from sessionbook.scheduling.calcom.errors import CalendarError, CalendarNotFound
 from sessionbook.scheduling.steps import (
     BEING_SCHEDULED,
     CALENDAR_CANCELLED,

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Integer, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sessionbook.db import Base, UTCDateTime, utcnow
+from sessionbook.core.db import Base, UTCDateTime, utcnow
 
 
 class SlotClaim(Base):

@@ -16,9 +16,10 @@ import structlog
 
 from sessionbook.bookings.models import BookingStatus
 from sessionbook.bookings.transitions import record_change
-from sessionbook.db import SERVICE, Database
-from sessionbook.scheduling.calendar import CalBooking, Calendar
-from sessionbook.scheduling.errors import CalendarError, CalendarNotFound
+from sessionbook.core.api_models import format_utc
+from sessionbook.core.db import SERVICE, Database
+from sessionbook.scheduling.calcom.calendar import CalBooking, Calendar
+from sessionbook.scheduling.calcom.errors import CalendarError, CalendarNotFound
 from sessionbook.scheduling.steps import (
     CALENDAR_CANCELLED,
     RELEASED,
@@ -29,7 +30,6 @@ from sessionbook.scheduling.steps import (
     pending_claims,
     release,
 )
-from sessionbook.wire import format_utc
 
 log = structlog.get_logger(__name__)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from sessionbook.api.deps import BadTokenGuardDep, ServicesDep, TokenDep, rate_limited
 from sessionbook.bookings.models import Booking
+from sessionbook.http.deps import BadTokenGuardDep, ServicesDep, TokenDep, rate_limited
 from sessionbook.scheduling.schemas import (
     CancelRequest,
     CancelResponse,

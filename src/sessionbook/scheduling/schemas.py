@@ -18,8 +18,13 @@ from pydantic import (
     field_validator,
 )
 
-from sessionbook.errors import ValidationFailed
-from sessionbook.wire import RequestModel, ResponseModel, UtcDatetime, has_control_characters
+from sessionbook.core.api_models import (
+    RequestModel,
+    ResponseModel,
+    UtcDatetime,
+    has_control_characters,
+)
+from sessionbook.core.errors import ValidationFailed
 
 MAX_SLOT_RANGE_DAYS = 30
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")

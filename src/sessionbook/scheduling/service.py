@@ -25,9 +25,10 @@ import structlog
 
 from sessionbook.bookings.models import Booking, BookingStatus
 from sessionbook.bookings.service import BookingService
-from sessionbook.catalog import Catalog
-from sessionbook.db import SERVICE, Actor, Database, utcnow
-from sessionbook.errors import (
+from sessionbook.catalog.packages import Catalog
+from sessionbook.core.api_models import format_utc
+from sessionbook.core.db import SERVICE, Actor, Database, utcnow
+from sessionbook.core.errors import (
     BookingExpired,
     BookingNotSchedulable,
     PaymentRequired,
@@ -36,9 +37,9 @@ from sessionbook.errors import (
     ValidationFailed,
 )
 from sessionbook.scheduling.attempts import Attempt, Attempts, Attendee
-from sessionbook.scheduling.calendar import Calendar, Slot
+from sessionbook.scheduling.calcom.calendar import Calendar, Slot
+from sessionbook.scheduling.calcom.errors import CalendarError
 from sessionbook.scheduling.cancellation import Cancellations, Cancelled, Refunder
-from sessionbook.scheduling.errors import CalendarError
 from sessionbook.scheduling.recovery import Recovery
 from sessionbook.scheduling.repository import ClaimRepository
 from sessionbook.scheduling.schemas import SlotsQuery
@@ -54,7 +55,6 @@ from sessionbook.scheduling.steps import (
     take_slot,
     token_hash_of,
 )
-from sessionbook.wire import format_utc
 
 log = structlog.get_logger(__name__)
 

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from zoneinfo import ZoneInfo
 
-from sessionbook.scheduling.calendar import Slot
+from sessionbook.scheduling.calcom.calendar import Slot
 
 SlotKey = tuple[int, datetime, datetime, str]
 

@@ -18,12 +18,12 @@ from sessionbook.bookings.models import Booking, BookingStatus
 from sessionbook.bookings.repository import BookingRepository
 from sessionbook.bookings.tokens import hash_token, hashes_match, is_well_formed
 from sessionbook.bookings.transitions import record_change
-from sessionbook.errors import BookingNotFound, SlotUnavailable
+from sessionbook.core.api_models import format_utc
+from sessionbook.core.errors import BookingNotFound, SlotUnavailable
 from sessionbook.notifications.outbox import enqueue_booking_confirmed
-from sessionbook.scheduling.calendar import CalBooking
+from sessionbook.scheduling.calcom.calendar import CalBooking
 from sessionbook.scheduling.models import SlotClaim
 from sessionbook.scheduling.repository import ClaimRepository
-from sessionbook.wire import format_utc
 
 # Audit event types of the scheduling domain.
 STARTED = "scheduling_started"

@@ -12,19 +12,19 @@ from datetime import time, timedelta
 import structlog
 from fastapi import FastAPI
 
-from sessionbook.catalog import Catalog
-from sessionbook.monitoring.providers import InstrumentedTransport
-from sessionbook.scheduling.calendar import Calendar
-from sessionbook.scheduling.client import CalComClient
-from sessionbook.scheduling.errors import (
-    CalendarAuthFailed,
-    CalendarNotFound,
-    CalendarUnavailable,
-)
-from sessionbook.settings import (
+from sessionbook.catalog.packages import Catalog
+from sessionbook.core.http_transport import InstrumentedTransport
+from sessionbook.core.settings import (
     SANDBOX_CAL_API_KEY,
     ConfigurationError,
     Settings,
+)
+from sessionbook.scheduling.calcom.calendar import Calendar
+from sessionbook.scheduling.calcom.client import CalComClient
+from sessionbook.scheduling.calcom.errors import (
+    CalendarAuthFailed,
+    CalendarNotFound,
+    CalendarUnavailable,
 )
 
 log = structlog.get_logger(__name__)

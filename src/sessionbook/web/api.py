@@ -12,10 +12,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from sessionbook.api.deps import BadTokenGuardDep, ServicesDep, rate_limited
 from sessionbook.bookings.models import Booking, BookingStatus
-from sessionbook.db import utcnow
-from sessionbook.errors import BookingNotFound, BookingNotSchedulable
+from sessionbook.core.api_models import RequestModel, ResponseModel, UtcDatetime
+from sessionbook.core.db import utcnow
+from sessionbook.core.errors import BookingNotFound, BookingNotSchedulable
+from sessionbook.http.deps import BadTokenGuardDep, ServicesDep, rate_limited
 from sessionbook.notifications.ics import session_event
 from sessionbook.scheduling.routes import slots_answer
 from sessionbook.scheduling.schemas import (
@@ -26,7 +27,6 @@ from sessionbook.scheduling.schemas import (
 )
 from sessionbook.web.session import CSRF_HEADER, booking_token, check_same_origin
 from sessionbook.web.views import view_name
-from sessionbook.wire import RequestModel, ResponseModel, UtcDatetime
 
 router = APIRouter(prefix="/book", include_in_schema=False)
 

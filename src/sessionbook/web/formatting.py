@@ -7,7 +7,7 @@ from datetime import datetime
 from functools import cache
 from zoneinfo import ZoneInfo
 
-from sessionbook.payments.money import minor_units
+from sessionbook.payments.airwallex.money import minor_units
 
 # Symbols only where they are unambiguous for a customer; anything else shows its ISO code.
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹", "KRW": "₩"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from sessionbook.settings import Settings
+from sessionbook.core.settings import Settings
 from sessionbook.web.api import router as api_router
 from sessionbook.web.routes import router as pages_router
 from sessionbook.web.templating import STATIC_DIR, STATIC_PREFIX, build_templates

@@ -13,13 +13,13 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from sessionbook.api.deps import BadTokenGuardDep, ClientAddressDep, ServicesDep, rate_limited
-from sessionbook.api.middleware import PAGE_CSP
 from sessionbook.bookings.models import Booking
-from sessionbook.catalog import Package
-from sessionbook.container import Services
-from sessionbook.db import utcnow
-from sessionbook.errors import BookingNotFound, ProviderUnavailable, RateLimited
+from sessionbook.bootstrap import Services
+from sessionbook.catalog.packages import Package
+from sessionbook.core.db import utcnow
+from sessionbook.core.errors import BookingNotFound, ProviderUnavailable, RateLimited
+from sessionbook.http.deps import BadTokenGuardDep, ClientAddressDep, ServicesDep, rate_limited
+from sessionbook.http.middleware import PAGE_CSP
 from sessionbook.web.formatting import selectable_zones
 from sessionbook.web.forms import DetailsForm
 from sessionbook.web.session import (

@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 from starlette.requests import Request
 from starlette.responses import Response
 
-from sessionbook.errors import ServiceError
-from sessionbook.settings import Settings
+from sessionbook.core.errors import ServiceError
+from sessionbook.core.settings import Settings
 
 BOOKING_COOKIE = "sb_booking"
 CSRF_COOKIE = "sb_csrf"

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
-from sessionbook.settings import Settings
+from sessionbook.core.settings import Settings
 from sessionbook.web.formatting import format_duration, format_money
 
 WEB_DIR = Path(__file__).parent

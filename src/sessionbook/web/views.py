@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sessionbook.bookings.models import Booking, BookingStatus, PaymentStatus
-from sessionbook.catalog import Catalog, Package
+from sessionbook.catalog.packages import Catalog, Package
 from sessionbook.web.formatting import format_day, format_money, format_time_range, zone_or_utc
 
 # The page's states; the status endpoint reports the same name, so the script only has to

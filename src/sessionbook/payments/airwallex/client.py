@@ -35,23 +35,23 @@ from urllib.parse import quote
 import httpx
 import structlog
 
-from sessionbook.payments import airwallex_objects as objects
-from sessionbook.payments.airwallex_responses import (
-    error_from,
-    json_body,
-    network_failure,
-    retry_after_seconds,
-)
-from sessionbook.payments.errors import (
+from sessionbook.core.http_client import ProviderClient
+from sessionbook.payments.airwallex import objects
+from sessionbook.payments.airwallex.errors import (
     PaymentAuthenticationFailed,
     PaymentNotFound,
     PaymentProviderError,
     PaymentProviderUnavailable,
     PaymentRejected,
 )
-from sessionbook.payments.gateway import PaymentIntent, PaymentLink, Refund
-from sessionbook.payments.money import cents_to_amount, json_number, normalise_currency
-from sessionbook.providers import ProviderClient
+from sessionbook.payments.airwallex.gateway import PaymentIntent, PaymentLink, Refund
+from sessionbook.payments.airwallex.money import cents_to_amount, json_number, normalise_currency
+from sessionbook.payments.airwallex.responses import (
+    error_from,
+    json_body,
+    network_failure,
+    retry_after_seconds,
+)
 
 # A dated version documented by Airwallex (and pinned by its own Node SDK); bump deliberately.
 API_VERSION = "2025-06-30"

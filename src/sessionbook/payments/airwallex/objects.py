@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sessionbook.payments.errors import PaymentProviderUnavailable
-from sessionbook.payments.gateway import PaymentIntent, PaymentLink, Refund
-from sessionbook.payments.money import MoneyError, amount_to_cents, normalise_currency
+from sessionbook.payments.airwallex.errors import PaymentProviderUnavailable
+from sessionbook.payments.airwallex.gateway import PaymentIntent, PaymentLink, Refund
+from sessionbook.payments.airwallex.money import MoneyError, amount_to_cents, normalise_currency
 
 T = TypeVar("T")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sessionbook.bookings.models import Booking, BookingEvent
-from sessionbook.db import Base
+from sessionbook.core.db import Base
 from sessionbook.notifications.models import OutboxMessage
 from sessionbook.payments.models import PaymentRefund, WebhookEvent
 from sessionbook.scheduling.models import SlotClaim

@@ -10,9 +10,9 @@ from typing import Annotated, Any
 
 import typer
 
-from sessionbook.admin.cli import admin_app, bookings_app
-from sessionbook.admin.cli import webhooks as webhooks_command
-from sessionbook.settings import ConfigurationError, Settings, load_settings
+from sessionbook.cli.admin import admin_app, bookings_app
+from sessionbook.cli.admin import webhooks as webhooks_command
+from sessionbook.core.settings import ConfigurationError, Settings, load_settings
 
 app = typer.Typer(help="sessionbook: sell sessions, take payment, book the calendar.")
 
@@ -34,8 +34,8 @@ def serve(
     """Serve the API, the booking pages and (without keys) the sandbox providers."""
     import uvicorn
 
-    from sessionbook import migrate
-    from sessionbook.observability import configure_logging
+    from sessionbook.core import migrate
+    from sessionbook.core.logs import configure_logging
 
     if "SITE_URL" not in os.environ:
         # The sandbox clients call this very server, so the default must follow the port.
@@ -55,7 +55,7 @@ def serve(
     except ConfigurationError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(code=2) from None
-    from sessionbook.monitoring.metrics import prepare_multiprocess_directory
+    from sessionbook.core.metrics import prepare_multiprocess_directory
 
     prepare_multiprocess_directory()
     uvicorn.run(
@@ -74,7 +74,7 @@ def serve(
 @app.command("migrate")
 def migrate_command() -> None:
     """Apply pending database migrations to DATABASE_URL."""
-    from sessionbook import migrate
+    from sessionbook.core import migrate
 
     settings = _settings_or_exit()
     migrate.upgrade(settings.database_url)
@@ -86,7 +86,7 @@ def sweep(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """One pass of background duties: expire, reconcile payments, retry provider calls."""
-    from sessionbook.observability import configure_logging
+    from sessionbook.core.logs import configure_logging
 
     settings = _settings_or_exit()
     configure_logging(level=settings.log_level, json_format=settings.log_format == "json")
@@ -102,7 +102,7 @@ def sweep(
 
 async def _sweep(settings: Settings) -> dict[str, int]:
     from sessionbook.app import build_services
-    from sessionbook.sweep import run_sweep
+    from sessionbook.monitoring.sweep import run_sweep
 
     services = build_services(settings)
     try:
@@ -124,9 +124,9 @@ def refund(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Refund a paid booking through Airwallex; running it again never refunds twice."""
-    from sessionbook.errors import ServiceError
-    from sessionbook.observability import configure_logging
-    from sessionbook.payments.money import cents_to_amount
+    from sessionbook.core.errors import ServiceError
+    from sessionbook.core.logs import configure_logging
+    from sessionbook.payments.airwallex.money import cents_to_amount
 
     settings = _settings_or_exit()
     configure_logging(level=settings.log_level, json_format=settings.log_format == "json")
@@ -168,7 +168,7 @@ async def _refund(
     }
 
 
-# The operator's views and set-up commands live with the admin (sessionbook.admin.cli).
+# The operator's views and set-up commands live with the admin (sessionbook.cli.admin).
 app.add_typer(bookings_app, name="bookings")
 app.command("webhooks")(webhooks_command)
 app.add_typer(admin_app, name="admin")

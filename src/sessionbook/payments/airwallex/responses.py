@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from sessionbook.payments.errors import (
+from sessionbook.payments.airwallex.errors import (
     PaymentAuthenticationFailed,
     PaymentNotFound,
     PaymentProviderError,

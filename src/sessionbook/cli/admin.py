@@ -20,10 +20,10 @@ from sessionbook.admin.views import (
     webhook_summary,
 )
 from sessionbook.bookings.models import Booking
-from sessionbook.db import Database
-from sessionbook.errors import BookingNotFound
-from sessionbook.payments.money import MoneyError, cents_to_amount
-from sessionbook.settings import ConfigurationError, Settings, load_settings
+from sessionbook.core.db import Database
+from sessionbook.core.errors import BookingNotFound
+from sessionbook.core.settings import ConfigurationError, Settings, load_settings
+from sessionbook.payments.airwallex.money import MoneyError, cents_to_amount
 
 bookings_app = typer.Typer(help="Look at bookings: the monitoring views of the dashboard.")
 admin_app = typer.Typer(help="Set up the /admin dashboard.")

@@ -10,7 +10,7 @@ import time
 
 import httpx
 
-from sessionbook.monitoring.metrics import PROVIDER_REQUEST_DURATION, PROVIDER_REQUEST_ERRORS
+from sessionbook.core.metrics import PROVIDER_REQUEST_DURATION, PROVIDER_REQUEST_ERRORS
 
 # Path words of the Airwallex and Cal.com APIs we call; any other segment is an identifier
 # and becomes `{id}`, which keeps the `operation` label to a handful of values.

@@ -45,8 +45,15 @@ from urllib.parse import quote
 import httpx
 import structlog
 
-from sessionbook.providers import ProviderClient
-from sessionbook.scheduling.calcom_wire import (
+from sessionbook.core.http_client import ProviderClient
+from sessionbook.scheduling.calcom.calendar import CalBooking, Slot
+from sessionbook.scheduling.calcom.errors import (
+    CalendarError,
+    CalendarRateLimited,
+    CalendarRejected,
+    CalendarUnavailable,
+)
+from sessionbook.scheduling.calcom.objects import (
     as_utc,
     bad_response,
     booking_from,
@@ -56,13 +63,6 @@ from sessionbook.scheduling.calcom_wire import (
     normalise_phone,
     parse_instant,
     success_payload,
-)
-from sessionbook.scheduling.calendar import CalBooking, Slot
-from sessionbook.scheduling.errors import (
-    CalendarError,
-    CalendarRateLimited,
-    CalendarRejected,
-    CalendarUnavailable,
 )
 
 SLOTS_API_VERSION = "2024-09-04"

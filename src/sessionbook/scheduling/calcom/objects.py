@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 
-from sessionbook.scheduling.calendar import CalBooking
-from sessionbook.scheduling.errors import (
+from sessionbook.scheduling.calcom.calendar import CalBooking
+from sessionbook.scheduling.calcom.errors import (
     CalendarAuthFailed,
     CalendarError,
     CalendarNotFound,

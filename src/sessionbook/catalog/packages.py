@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sessionbook.settings import PACKAGE_IDS, ConfigurationError, PackageId, Settings
+from sessionbook.core.settings import PACKAGE_IDS, ConfigurationError, PackageId, Settings
 
 
 @dataclass(frozen=True, slots=True)

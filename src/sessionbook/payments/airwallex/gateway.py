@@ -86,7 +86,7 @@ class Refund:
 class PaymentGateway(Protocol):
     """The payment provider as the booking service sees it.
 
-    Every method raises `sessionbook.payments.errors.PaymentProviderError` subclasses:
+    Every method raises `sessionbook.payments.airwallex.errors.PaymentProviderError` subclasses:
     `PaymentProviderUnavailable` (retry later), `PaymentNotFound`, `PaymentRejected`.
     """
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sessionbook.settings import ConfigurationError
+from sessionbook.core.settings import ConfigurationError
 
 
 class StartupFailureMiddleware:

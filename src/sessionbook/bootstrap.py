@@ -5,16 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sessionbook.api.ratelimit import LimitStore
 from sessionbook.bookings.service import BookingService
-from sessionbook.catalog import Catalog
-from sessionbook.db import Database
+from sessionbook.catalog.packages import Catalog
+from sessionbook.core.db import Database
+from sessionbook.core.settings import Settings
+from sessionbook.http.ratelimit import LimitStore
 from sessionbook.notifications.service import NotificationService
-from sessionbook.payments.gateway import PaymentGateway
+from sessionbook.payments.airwallex.gateway import PaymentGateway
 from sessionbook.payments.service import PaymentService
-from sessionbook.scheduling.calendar import Calendar
+from sessionbook.scheduling.calcom.calendar import Calendar
 from sessionbook.scheduling.service import SchedulingService
-from sessionbook.settings import Settings
 
 
 @dataclass

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from sessionbook.container import Services
+from sessionbook.bootstrap import Services
 
 log = structlog.get_logger(__name__)
 

@@ -7,9 +7,9 @@ from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 
-from sessionbook.api.ratelimit import LIMITS, client_address
-from sessionbook.container import Services
-from sessionbook.errors import BookingNotFound, RateLimited, ValidationFailed
+from sessionbook.bootstrap import Services
+from sessionbook.core.errors import BookingNotFound, RateLimited, ValidationFailed
+from sessionbook.http.ratelimit import LIMITS, client_address
 
 T = TypeVar("T")
 

@@ -11,7 +11,7 @@ import structlog
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sessionbook.observability import redact_query_string
+from sessionbook.core.logs import redact_query_string
 
 MAX_BODY_BYTES = 64 * 1024
 API_PREFIX = "/functions/v1/"

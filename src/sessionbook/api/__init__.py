@@ -1,1 +1,0 @@
-"""HTTP plumbing shared by every route: errors, middleware, rate limits, dependencies."""

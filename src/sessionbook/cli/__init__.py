@@ -1,0 +1,1 @@
+"""The `sessionbook` command line."""

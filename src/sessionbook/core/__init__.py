@@ -1,0 +1,1 @@
+"""Foundations every other package builds on: settings, database, errors, logs, metrics."""

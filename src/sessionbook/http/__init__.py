@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by the routes: error handlers, middleware, limits, dependencies."""

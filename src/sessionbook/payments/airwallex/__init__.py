@@ -1,0 +1,1 @@
+"""Airwallex: the gateway protocol, its httpx client, wire objects, signatures, money."""

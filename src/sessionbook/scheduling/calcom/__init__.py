@@ -1,0 +1,1 @@
+"""Cal.com: the calendar protocol, its httpx client and wire objects."""
