@@ -33,7 +33,13 @@ BOOKING_COLUMNS = [
     *("cal_uid", "scheduled_start", "scheduled_end", "meeting_url", "schedule_lease_until"),
     *("expires_at", "created_at", "updated_at", "paid_at", "scheduled_at", "cancelled_at"),
     "expired_at",
+    *("package_title", "duration_minutes", "sessions_total", "valid_days"),
 ]
+# Each seeded package's snapshot, as booking-create copies it (see catalog/defaults.py).
+SNAPSHOTS = {
+    "discovery": ("Discovery call", 30, 1, None),
+    "single": ("Single session", 60, 1, None),
+}
 EVENT_COLUMNS = (
     "booking_id",
     "event_type",
@@ -183,6 +189,7 @@ def _rows(
                 common["scheduled_at"],
                 None,
                 common["expired_at"],
+                *SNAPSHOTS[str(common["package_id"])],
             )
         )
         events.append(

@@ -78,6 +78,28 @@ async def test_db(
     await drop_postgres_database(admin_url, owner_url)
 
 
+@asynccontextmanager
+async def separate_database(
+    test_db: DatabaseUnderTest, directory: Path, **seed: Any
+) -> AsyncIterator[DatabaseUnderTest]:
+    """A fresh database of the same backend, its packages seeded from `seed` settings.
+
+    For tests that change the catalog, which every other test shares through `test_db`.
+    """
+    settings = Settings(**seed)
+    if not test_db.is_postgres:
+        url = await new_sqlite_database(directory, settings)
+        yield DatabaseUnderTest("sqlite", url, url)
+        return
+    admin_url = postgres_admin_url()
+    assert admin_url is not None
+    owner_url, app_url = await create_postgres_database(admin_url, settings)
+    try:
+        yield DatabaseUnderTest("postgres", owner_url, app_url)
+    finally:
+        await drop_postgres_database(admin_url, owner_url)
+
+
 @pytest.fixture(scope="session")
 async def owner_db(test_db: DatabaseUnderTest) -> AsyncIterator[Database]:
     """The database as its owner sees it, for assertions behind the API's back."""

@@ -12,7 +12,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from sessionbook.bookings.routes import router as bookings_router
 from sessionbook.bookings.service import BookingService
 from sessionbook.bootstrap import Services
-from sessionbook.catalog.packages import Catalog, build_catalog
+from sessionbook.catalog.routes import router as catalog_router
+from sessionbook.catalog.service import CatalogService
 from sessionbook.core.db import Database
 from sessionbook.core.http_transport import InstrumentedTransport
 from sessionbook.core.metrics import MetricsMiddleware
@@ -40,7 +41,12 @@ from sessionbook.payments.routes import router as payments_router
 from sessionbook.payments.service import PaymentService
 from sessionbook.scheduling.routes import router as scheduling_router
 from sessionbook.scheduling.service import SchedulingService
-from sessionbook.scheduling.wiring import build_calendar, check_event_types, mount_cal_sandbox
+from sessionbook.scheduling.wiring import (
+    build_calendar,
+    check_event_types,
+    event_type_length_of,
+    mount_cal_sandbox,
+)
 from sessionbook.web.mount import install_booking_pages
 
 AIRWALLEX_SANDBOX_PATH = "/sandbox/airwallex"
@@ -49,8 +55,13 @@ CAL_SANDBOX_PATH = "/sandbox/cal"
 
 def build_services(settings: Settings) -> Services:
     """Wire adapters for these settings: real clients, pointed at live APIs or the stand-ins."""
-    catalog = build_catalog(settings)
     database = Database(settings.database_url, pool_size=settings.database_pool_size)
+    calendar = build_calendar(settings)
+    catalog = CatalogService(
+        database=database,
+        default_currency=settings.currency,
+        event_type_length=event_type_length_of(calendar),
+    )
     if settings.payments_live:
         assert settings.airwallex_client_id
         assert settings.airwallex_api_key
@@ -72,7 +83,6 @@ def build_services(settings: Settings) -> Services:
     )
     bookings = BookingService(
         database=database,
-        catalog=catalog,
         payments=payments,
         payment_window=timedelta(minutes=settings.payment_window_minutes),
         scheduling_window=timedelta(days=settings.scheduling_window_days),
@@ -85,10 +95,8 @@ def build_services(settings: Settings) -> Services:
     )
     # A status read re-checks a stale pending payment (the booking side knows no Airwallex).
     bookings.payment_refresh = payment_service.refresh_if_stale
-    calendar = build_calendar(settings)
     scheduling = SchedulingService(
         database=database,
-        catalog=catalog,
         bookings=bookings,
         calendar=calendar,
         refunds=payment_service,
@@ -102,7 +110,7 @@ def build_services(settings: Settings) -> Services:
         bookings=bookings,
         payment_service=payment_service,
         limits=limits,
-        notifications=build_notifications(settings, database, catalog),
+        notifications=build_notifications(settings, database),
         calendar=calendar,
         scheduling=scheduling,
     )
@@ -122,7 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if settings.calendar_live:
             # A ConfigurationError here stops the start with its message alone (see api.startup).
-            await check_event_types(services.calendar, services.catalog)
+            await check_event_types(services.calendar, await services.catalog.on_sale())
         # Started here, outside any request, so its log lines carry no request id.
         sweeper = SweepWorker(lambda: run_sweep(services), settings.sweep_interval_seconds)
         sweeper.start()
@@ -141,6 +149,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.services = services
     install_error_handlers(app)
+    app.include_router(catalog_router)
     app.include_router(bookings_router)
     app.include_router(payments_router)
     app.include_router(scheduling_router)
@@ -149,7 +158,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if not settings.payments_live:
         _mount_airwallex_sandbox(app, settings)
     if not settings.calendar_live:
-        mount_cal_sandbox(app, settings, services.catalog)
+        mount_cal_sandbox(app, settings)
 
     if settings.allowed_origin_list:
         app.add_middleware(
@@ -187,4 +196,4 @@ def _mount_airwallex_sandbox(app: FastAPI, settings: Settings) -> None:
     )
 
 
-__all__ = ["Catalog", "ConfigurationError", "build_services", "create_app"]
+__all__ = ["ConfigurationError", "build_services", "create_app"]

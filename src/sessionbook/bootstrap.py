@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sessionbook.bookings.service import BookingService
-from sessionbook.catalog.packages import Catalog
+from sessionbook.catalog.service import CatalogService
 from sessionbook.core.db import Database
 from sessionbook.core.settings import Settings
 from sessionbook.http.ratelimit import LimitStore
@@ -22,7 +22,7 @@ class Services:
     """Everything a route may call; tests build it the same way production does."""
 
     settings: Settings
-    catalog: Catalog
+    catalog: CatalogService
     database: Database
     payments: PaymentGateway
     bookings: BookingService

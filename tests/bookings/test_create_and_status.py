@@ -84,7 +84,12 @@ async def test_paid_booking_gets_a_payment_link(
 
     row = await booking_row(owner_db, body["bookingId"])
     assert (row.status, row.payment_status) == ("pending", "pending")
-    assert row.amount_cents == server.services.catalog["single"].price_cents
+    assert row.amount_cents == 15000
+    assert (row.package_title, row.duration_minutes, row.sessions_total) == (
+        "Single session",
+        60,
+        1,
+    )
     assert row.payment_link_id
     assert await event_types(owner_db, body["bookingId"]) == [
         "booking_created",
@@ -100,13 +105,20 @@ async def test_paid_booking_gets_a_payment_link(
 async def test_every_package_is_priced_by_the_server(
     api: httpx.AsyncClient, owner_db: Database, server: RunningServer
 ) -> None:
-    for package in server.services.catalog.all():
-        payload = {**FREE, "packageId": package.id}
+    packages = (await api.get("/functions/v1/packages")).json()["packages"]
+    assert len(packages) >= 4
+    for package in packages:
+        payload = {**FREE, "packageId": package["id"]}
         body = (await api.post("/functions/v1/booking-create", json=payload)).json()
         row = await booking_row(owner_db, body["bookingId"])
-        assert row.amount_cents == package.price_cents
-        assert row.currency == package.currency
-        assert body["requiresPayment"] is (package.price_cents > 0)
+        assert row.amount_cents == package["amountCents"]
+        assert row.currency == package["currency"]
+        assert (row.package_title, row.duration_minutes) == (
+            package["title"],
+            package["durationMinutes"],
+        )
+        assert (row.sessions_total, row.valid_days) == (package["sessions"], package["validDays"])
+        assert body["requiresPayment"] is package["requiresPayment"]
 
 
 async def test_strings_are_trimmed_before_checks_and_storage(

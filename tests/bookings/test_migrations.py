@@ -3,9 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
 
+import asyncpg
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from sessionbook.bookings.repository import BookingRepository
+from sessionbook.catalog.repository import PackageRepository
 from sessionbook.core import migrate
+from sessionbook.core.db import SERVICE, Database
+from sessionbook.core.settings import Settings
 from tests.conftest import DatabaseUnderTest
+from tests.support.databases import drop_postgres_database, postgres_admin_url, with_database
 
 
 async def test_models_and_migrations_agree(test_db: DatabaseUnderTest) -> None:
@@ -18,3 +32,89 @@ async def test_the_database_is_at_the_single_head(test_db: DatabaseUnderTest) ->
 
     assert head is not None
     assert await migrate.current_revision(test_db.owner_url) == head
+
+
+BEFORE_PACKAGES = "20261125_0005"
+_OLD_BOOKINGS = sa.table(
+    "bookings",
+    *(sa.column(name, sa.String()) for name in ("token_hash", "package_id", "currency")),
+    *(sa.column(name, sa.String()) for name in ("customer_name", "customer_email")),
+    *(sa.column(name, sa.String()) for name in ("status", "payment_status")),
+    sa.column("id", sa.Uuid()),
+    sa.column("amount_cents", sa.Integer()),
+    sa.column("refunded_cents", sa.Integer()),
+    sa.column("metadata", sa.JSON()),
+    *(sa.column(name, sa.DateTime(timezone=True)) for name in ("expires_at", "created_at")),
+    sa.column("updated_at", sa.DateTime(timezone=True)),
+)
+
+
+@asynccontextmanager
+async def empty_database(test_db: DatabaseUnderTest, directory: Path) -> AsyncIterator[str]:
+    """A database with no tables yet, of the same backend; yields the owner's URL."""
+    if not test_db.is_postgres:
+        yield f"sqlite+aiosqlite:///{directory / 'old.db'}"
+        return
+    admin_url = postgres_admin_url()
+    assert admin_url is not None
+    name = f"sb_old_{uuid.uuid4().hex[:12]}"
+    connection = await asyncpg.connect(admin_url.replace("postgresql+asyncpg", "postgresql"))
+    await connection.execute(f'CREATE DATABASE "{name}"')
+    await connection.close()
+    owner_url = with_database(admin_url, name)
+    try:
+        yield owner_url
+    finally:
+        await drop_postgres_database(admin_url, owner_url)
+
+
+async def test_an_old_booking_keeps_its_package_as_it_was_after_the_upgrade(
+    test_db: DatabaseUnderTest, tmp_path: Path
+) -> None:
+    booking_id = uuid.uuid4()
+    now = datetime.now(UTC)
+    # The coach's new catalog says 450.00; the old booking was sold at 500.00 and stays so.
+    seed = Settings(catalog='{"monthly": {"priceCents": 45000}}')
+    async with empty_database(test_db, tmp_path) as url:
+        await asyncio.to_thread(migrate.upgrade, url, BEFORE_PACKAGES)
+        engine = create_async_engine(url)
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(
+                    _OLD_BOOKINGS.insert().values(
+                        id=booking_id,
+                        token_hash="a" * 64,
+                        package_id="monthly",
+                        amount_cents=50000,
+                        refunded_cents=0,
+                        currency="USD",
+                        customer_name="Olga Old",
+                        customer_email="olga@example.com",
+                        metadata={},
+                        status="paid",
+                        payment_status="paid",
+                        expires_at=now,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+            await asyncio.to_thread(migrate.upgrade, url, settings=seed)
+            database = Database(url)
+            try:
+                async with database.transaction(SERVICE) as session:
+                    booking = await BookingRepository(session).by_id(booking_id)
+                    monthly = await PackageRepository(session).by_id("monthly")
+            finally:
+                await database.dispose()
+        finally:
+            await engine.dispose()
+
+    assert booking is not None
+    assert monthly is not None
+    assert monthly.price_cents == 45000
+    assert (booking.amount_cents, booking.package_title, booking.duration_minutes) == (
+        50000,
+        "Monthly package",
+        60,
+    )
+    assert (booking.sessions_total, booking.valid_days, booking.cal_event_type_id) == (4, 31, 1003)

@@ -27,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from sessionbook.core.settings import SANDBOX_EVENT_TYPE_IDS
 from sessionbook.sandbox.airwallex import create_airwallex_sandbox
 from sessionbook.sandbox.cal import EventTypeSpec, create_cal_sandbox
 from tests.support.live_server import free_port, live_server
@@ -35,7 +36,9 @@ CLIENT_ID = "cluster-client"
 API_KEY = "cluster-api-key"
 WEBHOOK_SECRET = "cluster-webhook-secret"
 CAL_KEY = "cal_cluster_key"
-EVENT_TYPES = {"discovery": 3001, "single": 3002, "monthly": 3003, "quarterly": 3004}
+# The ids the shared test database's packages were seeded with: CAL_*_EVENT_TYPE_ID only seed
+# a fresh database, so the "real" Cal.com here must know the event types its packages name.
+EVENT_TYPES = dict(SANDBOX_EVENT_TYPE_IDS)
 LENGTHS = {"discovery": 30, "single": 60, "monthly": 60, "quarterly": 60}
 START_TIMEOUT_SECONDS = 30.0
 

@@ -19,9 +19,7 @@ import structlog
 from sqlalchemy import select
 
 from sessionbook.bookings.models import Booking
-from sessionbook.catalog.packages import build_catalog
 from sessionbook.core.db import SERVICE, Database
-from sessionbook.core.settings import Settings
 from sessionbook.notifications.email import EmailDeliveryError, LogEmailSender, OutgoingEmail
 from sessionbook.notifications.models import OutboxMessage
 from sessionbook.notifications.outbox import (
@@ -80,7 +78,6 @@ class Outbox:
 def notifier(database: Database, sender: Outbox, clock: Callable[[], datetime]) -> Any:
     return NotificationService(
         database=database,
-        catalog=build_catalog(Settings()),
         sender=sender,
         coach_timezone="Europe/London",
         message_domain="coach.example",
@@ -94,6 +91,10 @@ async def add_booking(database: Database, **values: Any) -> Booking:
         "id": uuid.uuid4(),
         "token_hash": uuid.uuid4().hex * 2,
         "package_id": "single",
+        "package_title": "Single session",
+        "duration_minutes": 60,
+        "sessions_total": 1,
+        "cal_event_type_id": 1002,
         "amount_cents": 15000,
         "refunded_cents": 0,
         "currency": "USD",

@@ -12,7 +12,7 @@ import httpx
 from sqlalchemy import delete, select
 
 from sessionbook.core.db import SERVICE, Database, utcnow
-from sessionbook.core.settings import SANDBOX_CAL_API_KEY
+from sessionbook.core.settings import SANDBOX_CAL_API_KEY, SANDBOX_EVENT_TYPE_IDS
 from sessionbook.scheduling.calcom.calendar import CalBooking
 from sessionbook.scheduling.calcom.client import CalComClient
 from sessionbook.scheduling.models import SlotClaim
@@ -145,7 +145,7 @@ class Flow:
         """Book a single session straight at Cal.com, behind our service's back."""
         async with self.calendar_client() as calendar:
             return await calendar.create_booking(
-                event_type_id=self.server.services.catalog["single"].cal_event_type_id,
+                event_type_id=SANDBOX_EVENT_TYPE_IDS["single"],
                 start=start,
                 duration_minutes=60,
                 attendee_name=name,
@@ -185,7 +185,7 @@ class Flow:
         self, booking_id: str, start: datetime, end: datetime, package: str = "discovery"
     ) -> None:
         """A claim as a schedule request takes it, written behind the API's back."""
-        event_type_id = self.server.services.catalog[package].cal_event_type_id  # type: ignore[index]
+        event_type_id = SANDBOX_EVENT_TYPE_IDS[package]  # type: ignore[index]
         async with self.db.transaction(SERVICE) as session:
             session.add(
                 SlotClaim(

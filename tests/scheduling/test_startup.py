@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from sessionbook.app import create_app
+from sessionbook.core import migrate
 from sessionbook.core.settings import Settings
 from sessionbook.sandbox.cal import EventTypeSpec, create_cal_sandbox
 from tests.scheduling.conftest import API_KEY
@@ -49,7 +50,9 @@ def live_environment(api_url: str, tmp_path: Path, **changes: int) -> dict[str, 
 
 
 async def lifespan_messages(settings: Settings) -> list[dict[str, Any]]:
-    """Drive the app's ASGI lifespan as a server does; what the app sent back."""
+    """Migrate (seeding the packages from these settings), then drive the app's ASGI lifespan
+    as a server does; what the app sent back."""
+    await asyncio.to_thread(migrate.upgrade, settings.database_url, settings=settings)
     app = create_app(settings)
     inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     await inbox.put({"type": "lifespan.startup"})
@@ -87,8 +90,14 @@ async def test_matching_event_types_start(live_cal: str, tmp_path: Path) -> None
 @pytest.mark.parametrize(
     ("changes", "named"),
     [
-        ({"single": 299}, "CAL_SINGLE_EVENT_TYPE_ID: Cal.com event type 299 lasts 45 minutes"),
-        ({"quarterly": 404}, "CAL_QUARTERLY_EVENT_TYPE_ID: Cal.com has no event type 404"),
+        (
+            {"single": 299},
+            "CAL_SINGLE_EVENT_TYPE_ID (package single): Cal.com event type 299 lasts 45 minutes",
+        ),
+        (
+            {"quarterly": 404},
+            "CAL_QUARTERLY_EVENT_TYPE_ID (package quarterly): Cal.com has no event type 404",
+        ),
     ],
 )
 async def test_a_wrong_event_type_stops_the_start_with_one_line(

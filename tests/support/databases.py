@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from sessionbook.core import migrate
+from sessionbook.core.settings import Settings
 
 APP_LOGIN_ROLE = "sessionbook_test_app"
 
@@ -42,13 +43,13 @@ async def postgres_reachable(url: str) -> bool:
     return True
 
 
-async def new_sqlite_database(directory: Path) -> str:
+async def new_sqlite_database(directory: Path, seed: Settings | None = None) -> str:
     url = f"sqlite+aiosqlite:///{directory / f'test-{uuid.uuid4().hex[:8]}.db'}"
-    await asyncio.to_thread(migrate.upgrade, url)
+    await asyncio.to_thread(migrate.upgrade, url, settings=seed)
     return url
 
 
-async def create_postgres_database(admin_url: str) -> tuple[str, str]:
+async def create_postgres_database(admin_url: str, seed: Settings | None = None) -> tuple[str, str]:
     """A new database migrated by the owner; returns (owner URL, application URL).
 
     The application URL logs in as a role that owns nothing and is only a member of the
@@ -67,7 +68,7 @@ async def create_postgres_database(admin_url: str) -> tuple[str, str]:
     finally:
         await connection.close()
     owner_url = with_database(admin_url, name)
-    await asyncio.to_thread(migrate.upgrade, owner_url)
+    await asyncio.to_thread(migrate.upgrade, owner_url, settings=seed)
     owner = await asyncpg.connect(_plain_dsn(owner_url))
     try:
         await owner.execute(

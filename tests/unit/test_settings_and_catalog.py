@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sessionbook.catalog.packages import build_catalog
+from sessionbook.catalog.defaults import SANDBOX_EVENT_TYPES, PackageSeed, seed_packages
 from sessionbook.core.settings import ConfigurationError, Settings, load_settings
 
 LIVE = {
@@ -65,26 +65,29 @@ def test_live_credentials_with_secret_are_accepted() -> None:
     assert settings.webhook_secret == "whsec"
 
 
-def test_catalog_defaults() -> None:
-    catalog = build_catalog(load_settings())
+def seeds(settings: Settings) -> dict[str, PackageSeed]:
+    return {seed.id: seed for seed in seed_packages(settings)}
 
-    assert [package.id for package in catalog.all()] == [
-        "discovery",
-        "single",
-        "monthly",
-        "quarterly",
-    ]
+
+def test_catalog_defaults() -> None:
+    catalog = seeds(load_settings())
+
+    assert list(catalog) == ["discovery", "single", "monthly", "quarterly"]
     assert catalog["discovery"].price_cents == 0
     assert catalog["discovery"].duration_minutes == 30
     for paid in ("single", "monthly", "quarterly"):
         assert catalog[paid].price_cents > 0
         assert catalog[paid].duration_minutes == 60
         assert catalog[paid].currency == "USD"
+    assert (catalog["monthly"].sessions, catalog["monthly"].valid_days) == (4, 31)
+    assert (catalog["quarterly"].sessions, catalog["quarterly"].valid_days) == (12, 92)
+    assert (catalog["single"].sessions, catalog["single"].valid_days) == (1, None)
+    assert "4 sessions of 60 minutes, to book within 31 days" in catalog["monthly"].description
 
 
 def test_catalog_is_overridable_by_configuration() -> None:
     overrides = {"single": {"priceCents": 9900, "title": "One session"}}
-    catalog = build_catalog(load_settings(catalog=json.dumps(overrides), currency="EUR"))
+    catalog = seeds(load_settings(catalog=json.dumps(overrides), currency="EUR"))
 
     assert catalog["single"].price_cents == 9900
     assert catalog["single"].title == "One session"
@@ -98,12 +101,14 @@ def test_catalog_is_overridable_by_configuration() -> None:
         {"single": {"priceCents": -1}},
         {"single": {"priceCents": "cheap"}},
         {"single": {"durationMinutes": 0}},
+        {"single": {"sessions": 0}},
+        {"monthly": {"validDays": 0}},
         {"single": {"colour": "red"}},
     ],
 )
 def test_bad_catalog_stops_the_start(overrides: dict[str, object]) -> None:
     with pytest.raises(ConfigurationError, match="SESSIONBOOK_CATALOG"):
-        build_catalog(load_settings(catalog=json.dumps(overrides)))
+        seed_packages(load_settings(catalog=json.dumps(overrides)))
 
 
 def test_event_type_ids_come_from_configuration() -> None:
@@ -115,7 +120,20 @@ def test_event_type_ids_come_from_configuration() -> None:
         cal_quarterly_event_type_id=14,
     )
 
-    assert build_catalog(settings)["monthly"].cal_event_type_id == 13
+    assert seeds(settings)["monthly"].cal_event_type_id == 13
+
+
+def test_sandbox_seeds_use_a_sandbox_event_type_of_the_same_length() -> None:
+    sandbox_lengths = {
+        event_type.id: event_type.length_minutes for event_type in SANDBOX_EVENT_TYPES
+    }
+    overrides = {"single": {"durationMinutes": 45}}
+
+    catalog = seeds(load_settings(catalog=json.dumps(overrides)))
+
+    for seed in catalog.values():
+        assert sandbox_lengths[seed.cal_event_type_id] == seed.duration_minutes
+    assert catalog["monthly"].cal_event_type_id == 1003
 
 
 def test_serve_refuses_to_start_naming_the_variable(tmp_path: Path) -> None:

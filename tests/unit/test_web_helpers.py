@@ -90,7 +90,7 @@ def test_details_form_uses_the_api_rules_and_keeps_what_was_typed() -> None:
 
 def test_details_form_errors_are_human() -> None:
     form = DetailsForm.from_submission(
-        {"package": "gold", "name": "", "email": "ada@", "notes": "\x00bad"}
+        {"package": "", "name": "", "email": "ada@", "notes": "\x00bad"}
     )
 
     assert form.validate() is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -11,7 +12,7 @@ from sqlalchemy import func, select
 
 from sessionbook.bookings.models import Booking
 from sessionbook.core.db import SERVICE, Database
-from tests.conftest import DatabaseUnderTest, RunningServer, run_server
+from tests.conftest import DatabaseUnderTest, RunningServer, run_server, separate_database
 from tests.support.queries import booking_row, set_booking
 from tests.web.browser import FREE, PAID, create_booking, open_link, page_csrf, post_details
 
@@ -50,11 +51,14 @@ async def test_packages_come_from_the_catalog_with_prices_and_sandbox_banner(
     assert "<legend>Choose a package</legend>" in page.text
 
 
-async def test_catalog_currency_is_formatted_from_cents(test_db: DatabaseUnderTest) -> None:
+async def test_catalog_currency_is_formatted_from_cents(
+    test_db: DatabaseUnderTest, tmp_path: Path
+) -> None:
     catalog = '{"single": {"priceCents": 12345, "currency": "EUR"}, "monthly": {"currency": "JPY"}}'
-    with run_server(test_db, catalog=catalog) as running:
-        async with running.client() as client:
-            page = await client.get("/")
+    async with separate_database(test_db, tmp_path, catalog=catalog) as seeded:
+        with run_server(seeded) as running:
+            async with running.client() as client:
+                page = await client.get("/")
     assert "€123.45" in page.text
     assert "¥50,000" in page.text
 

@@ -46,7 +46,7 @@ def _site(request: Request) -> AdminSite:
     return site
 
 
-def _require(request: Request) -> tuple[AdminSite, AdminSession]:
+def require_admin(request: Request) -> tuple[AdminSite, AdminSession]:
     site = _site(request)
     session = site.signed_in(request)
     if session is None:
@@ -54,9 +54,9 @@ def _require(request: Request) -> tuple[AdminSite, AdminSession]:
     return site, session
 
 
-async def _checked_form(request: Request) -> tuple[AdminSite, AdminSession, dict[str, str]]:
+async def checked_form(request: Request) -> tuple[AdminSite, AdminSession, dict[str, str]]:
     """A POST from our own signed-in page: same origin and the session's CSRF token."""
-    site, session = _require(request)
+    site, session = require_admin(request)
     form = {key: str(value) for key, value in (await request.form()).items()}
     if not site.same_origin(request) or not session.csrf_matches(form.get(CSRF_FIELD)):
         raise _Forbidden()
@@ -121,7 +121,7 @@ def _login_again(site: AdminSite, session: AdminSession, message: str, status: i
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    site, _session, _form = await _checked_form(request)
+    site, _session, _form = await checked_form(request)
     response = RedirectResponse("/admin/login", status_code=303)
     site.clear_session(response)
     return response
@@ -129,13 +129,13 @@ async def logout(request: Request) -> Response:
 
 @router.get("")
 async def dashboard(request: Request) -> Response:
-    site, session = _require(request)
+    site, session = require_admin(request)
     return site.page("dashboard.html", {"view": await site.service.dashboard()}, session=session)
 
 
 @router.get("/bookings")
 async def bookings(request: Request) -> Response:
-    site, session = _require(request)
+    site, session = require_admin(request)
     query = request.query_params.get("q", "").strip()[:200]
     found = await site.service.search(query)
     context = {"query": query, "bookings": found}
@@ -144,7 +144,7 @@ async def bookings(request: Request) -> Response:
 
 @router.get("/bookings/{booking_id}")
 async def booking(request: Request, booking_id: str) -> Response:
-    site, session = _require(request)
+    site, session = require_admin(request)
     detail = await _detail(site, booking_id)
     if detail is None:
         return _missing(site, session)
@@ -155,7 +155,7 @@ async def booking(request: Request, booking_id: str) -> Response:
 
 @router.get("/bookings/{booking_id}/{action}")
 async def confirm_action(request: Request, booking_id: str, action: str) -> Response:
-    site, session = _require(request)
+    site, session = require_admin(request)
     detail = await _detail(site, booking_id)
     if detail is None or action not in ACTIONS:
         return _missing(site, session)
@@ -164,7 +164,7 @@ async def confirm_action(request: Request, booking_id: str, action: str) -> Resp
 
 @router.post("/bookings/{booking_id}/{action}")
 async def perform_action(request: Request, booking_id: str, action: str) -> Response:
-    site, session, form = await _checked_form(request)
+    site, session, form = await checked_form(request)
     detail = await _detail(site, booking_id)
     if detail is None or action not in ACTIONS:
         return _missing(site, session)

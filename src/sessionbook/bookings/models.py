@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from sessionbook.catalog.models import PACKAGE_ID_MAX_LENGTH
 from sessionbook.core.db import Base, UTCDateTime, utcnow
 
 
@@ -57,9 +58,6 @@ class Booking(Base):
         CheckConstraint(
             "refunded_cents >= 0 AND refunded_cents <= amount_cents", name="refund_within_amount"
         ),
-        CheckConstraint(
-            "package_id IN ('discovery', 'single', 'monthly', 'quarterly')", name="package_valid"
-        ),
         CheckConstraint("length(currency) = 3", name="currency_code"),
         CheckConstraint(
             "(scheduled_start IS NULL) = (scheduled_end IS NULL)", name="schedule_complete"
@@ -72,7 +70,14 @@ class Booking(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    package_id: Mapped[str] = mapped_column(String(20))
+    package_id: Mapped[str] = mapped_column(
+        String(PACKAGE_ID_MAX_LENGTH), ForeignKey("packages.id", ondelete="RESTRICT")
+    )
+    # The package as it was when the booking was made: later edits change new bookings only.
+    package_title: Mapped[str] = mapped_column(String(200))
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    sessions_total: Mapped[int] = mapped_column(Integer)
+    valid_days: Mapped[int | None] = mapped_column(Integer)
     amount_cents: Mapped[int] = mapped_column(Integer)
     refunded_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     currency: Mapped[str] = mapped_column(String(3))
@@ -90,7 +95,7 @@ class Booking(Base):
     payment_intent_id: Mapped[str | None] = mapped_column(String(64), index=True)
     payment_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    cal_event_type_id: Mapped[int | None] = mapped_column(Integer)
+    cal_event_type_id: Mapped[int] = mapped_column(Integer)
     cal_booking_id: Mapped[int | None] = mapped_column(Integer, unique=True)
     cal_uid: Mapped[str | None] = mapped_column(String(100), unique=True)
     scheduled_start: Mapped[datetime | None] = mapped_column(UTCDateTime)

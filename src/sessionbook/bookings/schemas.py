@@ -17,6 +17,7 @@ from pydantic import (
     field_validator,
 )
 
+from sessionbook.catalog.models import PACKAGE_ID_MAX_LENGTH
 from sessionbook.core.api_models import (
     RequestModel,
     ResponseModel,
@@ -24,7 +25,6 @@ from sessionbook.core.api_models import (
     has_control_characters,
     is_finite_number,
 )
-from sessionbook.core.settings import PackageId
 
 METADATA_MAX_KEYS = 20
 METADATA_MAX_BYTES = 2048
@@ -53,7 +53,8 @@ MetadataValue = StrictStr | StrictBool | StrictInt | StrictFloat
 
 
 class CreateBookingRequest(RequestModel):
-    package_id: PackageId
+    # Any active package's id; whether it is on sale is checked against the catalog.
+    package_id: Annotated[str, Field(min_length=1, max_length=PACKAGE_ID_MAX_LENGTH)]
     customer_name: Annotated[str, Field(min_length=2, max_length=100), AfterValidator(_single_line)]
     customer_email: Annotated[EmailStr, Field(max_length=255), AfterValidator(_email_length)]
     customer_phone: Annotated[
@@ -100,7 +101,7 @@ class BookingStatusResponse(ResponseModel):
     id: uuid.UUID
     status: Literal["pending", "paid", "scheduled", "expired", "cancelled"]
     payment_status: Literal["pending", "paid", "failed", "refunded"]
-    package_id: PackageId
+    package_id: str
     amount_cents: int
     currency: str
     customer_name: str

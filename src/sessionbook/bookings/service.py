@@ -14,9 +14,10 @@ from sessionbook.bookings.repository import BookingRepository, read_by_token_has
 from sessionbook.bookings.schemas import CreateBookingRequest
 from sessionbook.bookings.tokens import hash_token, hashes_match, is_well_formed, new_token
 from sessionbook.bookings.transitions import expiry_due, record_change
-from sessionbook.catalog.packages import Catalog
+from sessionbook.catalog.models import Package
+from sessionbook.catalog.repository import PackageRepository
 from sessionbook.core.db import SERVICE, Actor, Database, utcnow
-from sessionbook.core.errors import BookingNotFound, ProviderUnavailable
+from sessionbook.core.errors import BookingNotFound, ProviderUnavailable, ValidationFailed
 from sessionbook.notifications.outbox import enqueue_booking_expired
 from sessionbook.payments.airwallex.errors import PaymentProviderError
 from sessionbook.payments.airwallex.gateway import PaymentGateway
@@ -37,14 +38,12 @@ class BookingService:
         self,
         *,
         database: Database,
-        catalog: Catalog,
         payments: PaymentGateway,
         payment_window: timedelta,
         scheduling_window: timedelta,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.database = database
-        self.catalog = catalog
         self.payments = payments
         self.payment_window = payment_window
         self.scheduling_window = scheduling_window
@@ -60,33 +59,19 @@ class BookingService:
         link without a booking. If Airwallex fails the booking is closed with an audit row
         and the caller gets `provider_unavailable`; a retry starts a clean new booking.
         """
-        package = self.catalog[request.package_id]
         token = new_token()
         token_hash = hash_token(token)
         now = self.clock()
-        free = not package.requires_payment
-        booking = Booking(
-            id=uuid.uuid4(),
-            token_hash=token_hash,
-            package_id=package.id,
-            amount_cents=package.price_cents,
-            refunded_cents=0,
-            currency=package.currency,
-            customer_name=request.customer_name,
-            customer_email=str(request.customer_email),
-            customer_phone=request.customer_phone or None,
-            notes=request.notes or None,
-            booking_metadata=dict(request.metadata or {}),
-            status=(BookingStatus.PAID if free else BookingStatus.PENDING).value,
-            payment_status=(PaymentStatus.PAID if free else PaymentStatus.PENDING).value,
-            cal_event_type_id=package.cal_event_type_id,
-            expires_at=now + (self.scheduling_window if free else self.payment_window),
-            created_at=now,
-            updated_at=now,
-            paid_at=now if free else None,
-        )
         actor = Actor.customer(token_hash)
         async with self.database.transaction(actor) as session:
+            # Read in the booking's own transaction: the figures copied are the ones on sale.
+            package = await PackageRepository(session).active_by_id(request.package_id)
+            if package is None:
+                raise ValidationFailed(
+                    "There is no package with this id on sale.",
+                    fields={"packageId": "must be the id of an active package"},
+                )
+            booking = _new_booking(request, package, token_hash, now, self._window(package))
             repository = BookingRepository(session)
             await repository.add(booking)
             await repository.add_event(
@@ -98,13 +83,20 @@ class BookingService:
                 data={"packageId": package.id, "amountCents": package.price_cents},
                 at=now,
             )
+        free = not package.requires_payment
         if free:
             log.info("booking_created", booking_id=str(booking.id), package_id=package.id)
             return CreatedBooking(token=token, booking=booking)
-        return CreatedBooking(token=token, booking=await self._attach_payment_link(booking, actor))
+        return CreatedBooking(
+            token=token, booking=await self._attach_payment_link(booking, package, actor)
+        )
 
-    async def _attach_payment_link(self, booking: Booking, actor: Actor) -> Booking:
-        package = self.catalog[booking.package_id]  # type: ignore[index]
+    def _window(self, package: Package) -> timedelta:
+        return self.payment_window if package.requires_payment else self.scheduling_window
+
+    async def _attach_payment_link(
+        self, booking: Booking, package: Package, actor: Actor
+    ) -> Booking:
         try:
             link = await self.payments.create_payment_link(
                 booking_id=str(booking.id),
@@ -229,3 +221,38 @@ class BookingService:
         await enqueue_booking_expired(repository.session, booking)  # with the change, or not at all
         log.info("booking_expired", booking_id=str(booking.id), source=source)
         return True
+
+
+def _new_booking(
+    request: CreateBookingRequest,
+    package: Package,
+    token_hash: str,
+    now: datetime,
+    window: timedelta,
+) -> Booking:
+    """A booking with its own copy of the package: price, title, duration, sessions, validity."""
+    free = not package.requires_payment
+    return Booking(
+        id=uuid.uuid4(),
+        token_hash=token_hash,
+        package_id=package.id,
+        package_title=package.title,
+        duration_minutes=package.duration_minutes,
+        sessions_total=package.sessions,
+        valid_days=package.valid_days,
+        amount_cents=package.price_cents,
+        refunded_cents=0,
+        currency=package.currency,
+        customer_name=request.customer_name,
+        customer_email=str(request.customer_email),
+        customer_phone=request.customer_phone or None,
+        notes=request.notes or None,
+        booking_metadata=dict(request.metadata or {}),
+        status=(BookingStatus.PAID if free else BookingStatus.PENDING).value,
+        payment_status=(PaymentStatus.PAID if free else PaymentStatus.PENDING).value,
+        cal_event_type_id=package.cal_event_type_id,
+        expires_at=now + window,
+        created_at=now,
+        updated_at=now,
+        paid_at=now if free else None,
+    )

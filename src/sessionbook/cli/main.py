@@ -44,7 +44,11 @@ def serve(
     settings = _settings_or_exit()
     configure_logging(level=settings.log_level, json_format=settings.log_format == "json")
     if settings.is_sqlite:
-        migrate.upgrade(settings.database_url)
+        try:
+            migrate.upgrade(settings.database_url, settings=settings)
+        except ConfigurationError as exc:  # SESSIONBOOK_CATALOG seeds the first packages
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(code=2) from None
     elif not migrate.is_current(settings.database_url):
         typer.echo("database is not at the latest migration: run `sessionbook migrate`", err=True)
         raise typer.Exit(code=2)
@@ -77,7 +81,11 @@ def migrate_command() -> None:
     from sessionbook.core import migrate
 
     settings = _settings_or_exit()
-    migrate.upgrade(settings.database_url)
+    try:
+        migrate.upgrade(settings.database_url, settings=settings)
+    except ConfigurationError as exc:  # SESSIONBOOK_CATALOG seeds the first packages
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(code=2) from None
     typer.echo("database is at the latest migration")
 
 

@@ -12,6 +12,11 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
+from sessionbook.core.settings import Settings
+
+# Config attribute that hands the settings to migrations that seed data (the packages).
+SEED_SETTINGS = "seed_settings"
+
 
 def alembic_config(database_url: str) -> Config:
     config = Config()
@@ -21,9 +26,16 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
-    """Bring the database to `revision`; run outside any event loop."""
-    command.upgrade(alembic_config(database_url), revision)
+def upgrade(database_url: str, revision: str = "head", *, settings: Settings | None = None) -> None:
+    """Bring the database to `revision`; run outside any event loop.
+
+    `settings` are what seeding migrations read (the first packages); without them they read
+    the environment, as `sessionbook migrate` does.
+    """
+    config = alembic_config(database_url)
+    if settings is not None:
+        config.attributes[SEED_SETTINGS] = settings
+    command.upgrade(config, revision)
 
 
 def check(database_url: str) -> None:

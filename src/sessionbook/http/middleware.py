@@ -133,7 +133,9 @@ class SecurityHeadersMiddleware:
                     headers.setdefault("Content-Security-Policy", self.page_csp)
                 else:
                     headers.setdefault("Content-Security-Policy", API_CSP)
-                if path.startswith((API_PREFIX, "/book", "/admin")):
+                # Only a route that declared its answer public (the package list) may be kept.
+                public = headers.get("cache-control", "").startswith("public")
+                if path.startswith((API_PREFIX, "/book", "/admin")) and not public:
                     headers["Cache-Control"] = "no-store"
             await send(message)
 

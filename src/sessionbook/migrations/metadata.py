@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sessionbook.bookings.models import Booking, BookingEvent
+from sessionbook.catalog.models import Package, PackageChange
 from sessionbook.core.db import Base
 from sessionbook.notifications.models import OutboxMessage
 from sessionbook.payments.models import PaymentRefund, WebhookEvent
@@ -14,6 +15,8 @@ __all__ = [
     "Booking",
     "BookingEvent",
     "OutboxMessage",
+    "Package",
+    "PackageChange",
     "PaymentRefund",
     "SlotClaim",
     "WebhookEvent",

@@ -6,6 +6,7 @@ import uuid
 
 from fastapi import FastAPI
 
+from sessionbook.admin.package_routes import router as packages_router
 from sessionbook.admin.routes import install_admin
 from sessionbook.admin.service import AdminService
 from sessionbook.bootstrap import Services
@@ -37,3 +38,4 @@ def install_operations(app: FastAPI, services: Services) -> None:
     # No password hash, no dashboard: /admin is a plain 404 in every mode.
     if services.settings.admin_enabled:
         install_admin(app, admin_service(services))
+        app.include_router(packages_router)

@@ -6,7 +6,6 @@ from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sessionbook.bookings.models import Booking
-from sessionbook.catalog.packages import Catalog
 from sessionbook.notifications.email import Attachment, OutgoingEmail
 from sessionbook.notifications.ics import session_event
 from sessionbook.payments.airwallex.money import MoneyError, cents_to_amount
@@ -44,24 +43,18 @@ def _money(amount_cents: int, currency: str) -> str:
         return f"{amount_cents} {currency} (minor units)"
 
 
-def _title(booking: Booking, catalog: Catalog) -> str:
-    package = catalog.get(booking.package_id)
-    return package.title if package else booking.package_id
-
-
 def render(
     *,
     kind: str,
     booking: Booking,
     payload: dict[str, object],
-    catalog: Catalog,
     coach_timezone: str,
     message_id: str,
     sequence: int,
     now: datetime,
 ) -> OutgoingEmail:
     """The email for one outbox row; `Obsolete` when it should no longer be sent."""
-    title = _title(booking, catalog)
+    title = booking.package_title
     zone = _zone(booking, coach_timezone)
     greeting = f"Hello {booking.customer_name},\n\n"
     reference = f"\n\nYour booking reference: {booking.id}\n"

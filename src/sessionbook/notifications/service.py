@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from sessionbook.catalog.packages import Catalog
 from sessionbook.core.db import SERVICE, Database, utcnow
 from sessionbook.core.metrics import record_notification
 from sessionbook.notifications.email import EmailDeliveryError, EmailSender, OutgoingEmail
@@ -53,7 +52,6 @@ class NotificationService:
         self,
         *,
         database: Database,
-        catalog: Catalog,
         sender: EmailSender,
         coach_timezone: str,
         message_domain: str = "sessionbook.invalid",
@@ -63,7 +61,6 @@ class NotificationService:
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.database = database
-        self.catalog = catalog
         self.sender = sender
         self.coach_timezone = coach_timezone
         self.message_domain = message_domain
@@ -115,7 +112,6 @@ class NotificationService:
                         kind=row.kind,
                         booking=booking,
                         payload=dict(row.payload or {}),
-                        catalog=self.catalog,
                         coach_timezone=self.coach_timezone,
                         message_id=f"<sessionbook-outbox-{row.id}@{self.message_domain}>",
                         sequence=int(row.created_at.timestamp()),

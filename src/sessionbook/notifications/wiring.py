@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from sessionbook.catalog.packages import Catalog
 from sessionbook.core.db import Database
 from sessionbook.core.settings import Settings
 from sessionbook.notifications.email import EmailSender, LogEmailSender
@@ -25,12 +24,9 @@ def email_sender(settings: Settings) -> EmailSender:
     )
 
 
-def build_notifications(
-    settings: Settings, database: Database, catalog: Catalog
-) -> NotificationService:
+def build_notifications(settings: Settings, database: Database) -> NotificationService:
     return NotificationService(
         database=database,
-        catalog=catalog,
         sender=email_sender(settings),
         coach_timezone=settings.coach_timezone,
         message_domain=message_domain(settings.smtp_from),

@@ -25,7 +25,6 @@ import structlog
 
 from sessionbook.bookings.models import Booking, BookingStatus
 from sessionbook.bookings.service import BookingService
-from sessionbook.catalog.packages import Catalog
 from sessionbook.core.api_models import format_utc
 from sessionbook.core.db import SERVICE, Actor, Database, utcnow
 from sessionbook.core.errors import (
@@ -76,7 +75,6 @@ class SchedulingService:
         self,
         *,
         database: Database,
-        catalog: Catalog,
         bookings: BookingService,
         calendar: Calendar,
         cancellation_cutoff: timedelta,
@@ -86,7 +84,6 @@ class SchedulingService:
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.database = database
-        self.catalog = catalog
         self.bookings = bookings
         self.calendar = calendar
         self.cancellation_cutoff = cancellation_cutoff
@@ -120,15 +117,14 @@ class SchedulingService:
             raise BookingExpired()
         if booking.status == BookingStatus.CANCELLED:
             raise BookingNotSchedulable("This booking was cancelled, so it has no times to pick.")
-        package = self.catalog[booking.package_id]  # type: ignore[index]
-        event_type_id = booking.cal_event_type_id or package.cal_event_type_id
+        event_type_id = booking.cal_event_type_id
         window_start, window_end = day_window(query.first, query.last, query.zone)
         now = self.clock()
         if window_end <= now:
             return []
         try:
             offered = await self.slots_of(
-                event_type_id, window_start, window_end, query.time_zone, package.duration_minutes
+                event_type_id, window_start, window_end, query.time_zone, booking.duration_minutes
             )
         except CalendarError as exc:
             raise ProviderUnavailable(
@@ -225,14 +221,12 @@ class SchedulingService:
             ):
                 expired = True
             else:
-                package = self.catalog[booking.package_id]  # type: ignore[index]
                 self._check_state(booking, now, moving=moving)
-                if end - start != timedelta(minutes=package.duration_minutes):
+                minutes = booking.duration_minutes
+                if end - start != timedelta(minutes=minutes):
                     raise ValidationFailed(
-                        f"This package's session lasts {package.duration_minutes} minutes.",
-                        fields={
-                            "endTime": f"must be {package.duration_minutes} minutes after startTime"
-                        },
+                        f"This package's session lasts {minutes} minutes.",
+                        fields={"endTime": f"must be {minutes} minutes after startTime"},
                     )
                 if moving and start == booking.scheduled_start:
                     return booking  # already there: nothing to move
@@ -242,7 +236,7 @@ class SchedulingService:
                     raise BookingNotSchedulable(BEING_SCHEDULED)
                 if pending_claims(booking, list(await repos.claims.of_booking(booking.id))):
                     return _NeedsRecovery(booking.id)
-                event_type_id = booking.cal_event_type_id or package.cal_event_type_id
+                event_type_id = booking.cal_event_type_id
                 lease = now + self.lease
                 await take_slot(
                     repos,
@@ -263,7 +257,7 @@ class SchedulingService:
                     event_type_id=event_type_id,
                     start=start,
                     end=end,
-                    duration_minutes=package.duration_minutes,
+                    duration_minutes=booking.duration_minutes,
                     attendee=_attendee(booking, time_zone, notes),
                     moving_uid=booking.cal_uid if moving else None,
                     look_first=not moving and await repos.claims.has_event(booking.id, UNCONFIRMED),

@@ -7,14 +7,18 @@ sandbox stays `app.py`, and it stays short.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from datetime import time, timedelta
 
 import structlog
 from fastapi import FastAPI
 
-from sessionbook.catalog.packages import Catalog
+from sessionbook.catalog.defaults import SANDBOX_EVENT_TYPES
+from sessionbook.catalog.models import Package
+from sessionbook.catalog.service import EventTypeLength, EventTypeUnchecked, EventTypeUnknown
 from sessionbook.core.http_transport import InstrumentedTransport
 from sessionbook.core.settings import (
+    PACKAGE_IDS,
     SANDBOX_CAL_API_KEY,
     ConfigurationError,
     Settings,
@@ -56,15 +60,19 @@ def build_calendar(settings: Settings) -> CalComClient:
     )
 
 
-def mount_cal_sandbox(app: FastAPI, settings: Settings, catalog: Catalog) -> None:
-    """Serve the Cal.com stand-in with one event type per package, as long as the catalog says."""
+def mount_cal_sandbox(app: FastAPI, settings: Settings) -> None:
+    """Serve the Cal.com stand-in with its fixed event types (see `SANDBOX_EVENT_TYPES`).
+
+    Fixed rather than read from the packages: the coach may create a package later, and it
+    must find an event type of its length already there.
+    """
     from sessionbook.sandbox.cal import EventTypeSpec, create_cal_sandbox
 
     event_types = {
-        package.cal_event_type_id: EventTypeSpec(
-            length_minutes=package.duration_minutes, title=package.title, slug=package.id
+        event_type.id: EventTypeSpec(
+            length_minutes=event_type.length_minutes, title=event_type.title, slug=event_type.slug
         )
-        for package in catalog.all()
+        for event_type in SANDBOX_EVENT_TYPES
     }
     app.mount(
         CAL_SANDBOX_PATH,
@@ -79,32 +87,53 @@ def mount_cal_sandbox(app: FastAPI, settings: Settings, catalog: Catalog) -> Non
     )
 
 
-async def check_event_types(calendar: Calendar, catalog: Catalog) -> None:
-    """Refuse to run when a Cal.com event type's length differs from its package's duration.
+def event_type_length_of(calendar: Calendar) -> EventTypeLength:
+    """The catalog's question to Cal.com, with Cal.com's errors in the catalog's words."""
 
-    Raises ConfigurationError naming the variable. An event type Cal.com cannot be asked about
-    (outage at start) is logged and skipped: an outage should not stop the service too.
+    async def length(event_type_id: int) -> int:
+        try:
+            return await calendar.get_event_type_length(event_type_id)
+        except CalendarNotFound:
+            raise EventTypeUnknown(event_type_id) from None
+        except (CalendarAuthFailed, CalendarUnavailable) as exc:
+            raise EventTypeUnchecked(event_type_id) from exc
+
+    return length
+
+
+async def check_event_types(calendar: Calendar, packages: Sequence[Package]) -> None:
+    """Refuse to run when an active package's Cal.com event type does not last as long as it.
+
+    Raises ConfigurationError naming the package (and, for the four first packages, the
+    variable they were seeded from). An event type Cal.com cannot be asked about (outage at
+    start) is logged and skipped: an outage should not stop the service too.
     """
     unchecked: list[str] = []
-    for package in catalog.all():
-        variable = f"CAL_{package.id.upper()}_EVENT_TYPE_ID"
+    for package in packages:
+        where = _where(package.id)
         event_type_id = package.cal_event_type_id
         try:
             length = await calendar.get_event_type_length(event_type_id)
         except CalendarNotFound:
             raise ConfigurationError(
-                f"{variable}: Cal.com has no event type {event_type_id} for this API key"
+                f"{where}: Cal.com has no event type {event_type_id} for this API key"
             ) from None
         except CalendarAuthFailed:
             raise ConfigurationError("CAL_API_KEY: Cal.com refused the API key") from None
         except CalendarUnavailable:
-            unchecked.append(variable)
+            unchecked.append(package.id)
             continue
         if timedelta(minutes=length) != timedelta(minutes=package.duration_minutes):
             raise ConfigurationError(
-                f"{variable}: Cal.com event type {event_type_id} lasts {length} minutes but the "
+                f"{where}: Cal.com event type {event_type_id} lasts {length} minutes but the "
                 f"{package.id} package lasts {package.duration_minutes}; make them equal "
-                "(in Cal.com, or with SESSIONBOOK_CATALOG)"
+                "(in Cal.com, or in the admin's Packages page)"
             )
     if unchecked:
-        log.warning("cal_event_types_unchecked", variables=unchecked)
+        log.warning("cal_event_types_unchecked", packages=unchecked)
+
+
+def _where(package_id: str) -> str:
+    if package_id in PACKAGE_IDS:
+        return f"CAL_{package_id.upper()}_EVENT_TYPE_ID (package {package_id})"
+    return f"package {package_id}"

@@ -161,8 +161,6 @@ async def calendar_file(booking: CookieBookingDep, services: ServicesDep) -> Res
     start, end = booking.scheduled_start, booking.scheduled_end
     if booking.status != BookingStatus.SCHEDULED or start is None or end is None:
         raise BookingNotSchedulable("This booking has no scheduled session to add to a calendar.")
-    package = services.catalog.get(booking.package_id)
-    title = package.title if package else "Coaching session"
     stamp = booking.scheduled_at or booking.updated_at
     body = session_event(
         uid=f"{booking.id}@sessionbook",
@@ -170,7 +168,7 @@ async def calendar_file(booking: CookieBookingDep, services: ServicesDep) -> Res
         sequence=int(stamp.timestamp()),
         start=start,
         end=end,
-        summary=title,
+        summary=booking.package_title,
         description=_description(booking.meeting_url, str(booking.id)),
         location=booking.meeting_url,
         now=utcnow(),

@@ -15,9 +15,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from sessionbook.bookings.models import Booking
 from sessionbook.bootstrap import Services
-from sessionbook.catalog.packages import Package
+from sessionbook.catalog.models import Package
 from sessionbook.core.db import utcnow
-from sessionbook.core.errors import BookingNotFound, ProviderUnavailable, RateLimited
+from sessionbook.core.errors import (
+    BookingNotFound,
+    ProviderUnavailable,
+    RateLimited,
+    ValidationFailed,
+)
 from sessionbook.http.deps import BadTokenGuardDep, ClientAddressDep, ServicesDep, rate_limited
 from sessionbook.http.middleware import PAGE_CSP
 from sessionbook.web.formatting import selectable_zones
@@ -43,15 +48,15 @@ MAX_WEEKS_AHEAD = 12
 
 @router.get("/", response_class=HTMLResponse)
 async def choose_package(request: Request, services: ServicesDep) -> Response:
-    return _choice_page(request, services, request.query_params.get("package"))
+    return await _choice_page(request, services, request.query_params.get("package"))
 
 
 @router.get("/book/details", response_class=HTMLResponse)
 async def details_form(request: Request, services: ServicesDep) -> Response:
     package_id = request.query_params.get("package", "")
-    package = services.catalog.get(package_id)
+    package = await services.catalog.on_sale_by_id(package_id)
     if package is None:
-        return _choice_page(request, services, None, error="Choose a package to continue.")
+        return await _choice_page(request, services, None, error="Choose a package to continue.")
     return _details_page(request, services, package, DetailsForm.empty(package.id))
 
 
@@ -61,9 +66,9 @@ async def submit_details(
 ) -> Response:
     submitted = dict(await request.form())
     form = DetailsForm.from_submission(submitted)
-    package = services.catalog.get(form.values["package"])
+    package = await services.catalog.on_sale_by_id(form.values["package"])
     if package is None:
-        return _choice_page(request, services, None, error="Choose a package to continue.")
+        return await _choice_page(request, services, None, error="Choose a package to continue.")
     token_field = submitted.get(CSRF_FIELD)
     try:
         check_same_origin(
@@ -82,6 +87,9 @@ async def submit_details(
     except RateLimited as exc:
         notice = ("error", f"Too many bookings from here. Please wait {exc.retry_after} s.")
         return _details_page(request, services, package, form, notice=notice, status_code=429)
+    except ValidationFailed:
+        # The package went off sale while the customer was typing.
+        return await _choice_page(request, services, None, error="Choose a package to continue.")
     except ProviderUnavailable:
         notice = (
             "error",
@@ -125,7 +133,7 @@ async def booking_page(
 
 
 def _booking_page(request: Request, services: Services, booking: Booking) -> Response:
-    view = booking_view(booking, services.catalog)
+    view = booking_view(booking)
     context: dict[str, Any] = {"booking": view}
     if view.name in (SCHEDULE, CONFIRMED):
         context["zones"] = selectable_zones()
@@ -140,12 +148,12 @@ def _booking_page(request: Request, services: Services, booking: Booking) -> Res
     return _page(request, services, "book.html", context)
 
 
-def _choice_page(
+async def _choice_page(
     request: Request, services: Services, selected: str | None, *, error: str | None = None
 ) -> Response:
-    packages = services.catalog.all()
-    if services.catalog.get(selected or "") is None:
-        selected = packages[0].id
+    packages = await services.catalog.on_sale()
+    if all(package.id != selected for package in packages):
+        selected = packages[0].id if packages else None
     context: dict[str, Any] = {"packages": packages, "selected": selected}
     if error is not None:
         context["notice"] = ("error", error)

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sessionbook.bookings.models import Booking, BookingStatus, PaymentStatus
-from sessionbook.catalog.packages import Catalog, Package
 from sessionbook.web.formatting import format_day, format_money, format_time_range, zone_or_utc
 
 # The page's states; the status endpoint reports the same name, so the script only has to
@@ -56,16 +55,16 @@ class BookingView:
     expires_at: datetime
 
 
-def booking_view(booking: Booking, catalog: Catalog) -> BookingView:
-    package = _package(booking, catalog)
+def booking_view(booking: Booking) -> BookingView:
+    """What the page shows of a booking, from the booking's own copy of its package."""
     name = view_name(booking)
     zone = zone_or_utc(booking.customer_timezone)
     start, end = booking.scheduled_start, booking.scheduled_end
     return BookingView(
         name=name,
         package_id=booking.package_id,
-        package_title=package.title if package else booking.package_id,
-        duration_minutes=package.duration_minutes if package else 0,
+        package_title=booking.package_title,
+        duration_minutes=booking.duration_minutes,
         price=format_money(booking.amount_cents, booking.currency),
         free=booking.amount_cents == 0,
         customer_name=booking.customer_name,
@@ -81,7 +80,3 @@ def booking_view(booking: Booking, catalog: Catalog) -> BookingView:
         meeting_url=booking.meeting_url if name == CONFIRMED else None,
         expires_at=booking.expires_at,
     )
-
-
-def _package(booking: Booking, catalog: Catalog) -> Package | None:
-    return catalog.get(booking.package_id)
