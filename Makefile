@@ -1,19 +1,40 @@
 # sessionbook: `make run` serves the sandbox; `make test` runs everything CI checks.
+# Dependencies install from uv.lock; uv itself lives in its own small venv (.venv-uv),
+# because `uv sync` removes from .venv whatever the lock does not list.
 PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV_VENV := .venv-uv
+UV := $(UV_VENV)/bin/uv
+UV_STAMP := $(UV_VENV)/.uv-$(UV_VERSION)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_DATABASE_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
+# uv uses the machine's python3 and never downloads an interpreter of its own.
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test lint typecheck pytest format bench clean
+.PHONY: install lock lock-check run test lint typecheck pytest format bench clean
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+$(UV_STAMP):
+	rm -rf $(UV_VENV)
+	$(PYTHON) -m venv $(UV_VENV)
+	$(UV_VENV)/bin/pip install --quiet --disable-pip-version-check 'uv==$(UV_VERSION)'
+	touch $(UV_STAMP)
+
+# --locked: refuse to install when uv.lock no longer matches pyproject.toml (run `make lock`).
+$(STAMP): pyproject.toml uv.lock $(UV_STAMP)
+	$(UV) sync --locked --extra dev --python $(PYTHON)
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# After editing the dependencies in pyproject.toml: resolve them again into uv.lock.
+lock: $(UV_STAMP)
+	$(UV) lock --python $(PYTHON)
+
+lock-check: $(UV_STAMP)
+	$(UV) lock --check --python $(PYTHON)
 
 run: $(STAMP)
 	$(BIN)/sessionbook serve --host 127.0.0.1 --port 8000
@@ -38,4 +59,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.run --short
 
 clean:
-	rm -rf $(VENV) sessionbook.core.db sessionbook.core.db-wal sessionbook.core.db-shm
+	rm -rf $(VENV) $(UV_VENV) sessionbook.db sessionbook.db-wal sessionbook.db-shm

@@ -1,4 +1,4 @@
-"""The Dockerfile and compose.yaml say what the README promises (Docker itself cannot run here)."""
+"""The Dockerfile, Makefile and compose.yaml say what the README promises."""
 
 from __future__ import annotations
 
@@ -15,18 +15,61 @@ def compose() -> dict[str, Any]:
     return loaded
 
 
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) per logical line: continuations joined, comments dropped."""
+    logical: list[str] = []
+    pending = ""
+    for line in (ROOT / "Dockerfile").read_text().splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        pending = f"{pending} {stripped}" if pending else stripped
+        if pending.endswith("\\"):
+            pending = pending[:-1].rstrip()
+            continue
+        logical.append(pending)
+        pending = ""
+    split = [line.split(maxsplit=1) for line in logical]
+    return [(words[0].upper(), words[1] if len(words) > 1 else "") for words in split]
+
+
+def makefile_variable(name: str) -> str:
+    for line in (ROOT / "Makefile").read_text().splitlines():
+        variable, _, value = line.partition(":=")
+        if variable.strip() == name:
+            return value.strip()
+    raise AssertionError(f"Makefile sets no {name}")
+
+
 def test_image_runs_the_server_as_an_unprivileged_user() -> None:
-    dockerfile = (ROOT / "Dockerfile").read_text().splitlines()
-    instructions = [line.split(maxsplit=1) for line in dockerfile if line and line[0].isupper()]
+    instructions = dockerfile_instructions()
+    assert instructions[0] == ("ARG", "BASE_IMAGE=python:3.11-slim")
     froms = [rest for word, rest in instructions if word == "FROM"]
-    assert all(image.startswith("python:3.11-slim") for image in froms)
+    assert froms == ["${BASE_IMAGE} AS build", "${BASE_IMAGE}"]
     users = [rest for word, rest in instructions if word == "USER"]
     assert users
     assert users[-1] not in ("root", "0")
-    assert instructions[-1] == [
+    assert instructions[-1] == (
         "CMD",
         '["sessionbook", "serve", "--host", "0.0.0.0", "--port", "8000"]',
-    ]
+    )
+
+
+def test_image_installs_exactly_the_lock_with_the_makefiles_uv() -> None:
+    instructions = dockerfile_instructions()
+    copied = " ".join(rest for word, rest in instructions if word == "COPY")
+    assert "uv.lock" in copied
+    syncs = [rest for word, rest in instructions if word == "RUN" and "uv sync" in rest]
+    assert syncs
+    assert all("--frozen" in run and "--no-dev" in run for run in syncs)
+    assert not any("pip install ." in rest for word, rest in instructions if word == "RUN")
+    assert ("ARG", f"UV_VERSION={makefile_variable('UV_VERSION')}") in instructions
+
+
+def test_make_install_refuses_a_lock_that_no_longer_matches_pyproject() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    assert "sync --locked --extra dev" in makefile
+    assert (ROOT / "uv.lock").is_file()
 
 
 def test_compose_migrates_as_owner_then_serves_as_the_noinherit_login() -> None:

@@ -23,7 +23,7 @@ LIVE = {
 def test_defaults_are_the_contracts() -> None:
     settings = load_settings()
 
-    assert settings.database_url == "sqlite+aiosqlite:///./sessionbook.core.db"
+    assert settings.database_url == "sqlite+aiosqlite:///./sessionbook.db"
     assert settings.site_url == "http://127.0.0.1:8000"
     assert settings.airwallex_base_url == "https://api-demo.airwallex.com"
     assert settings.cal_api_url == "https://api.cal.com/v2"

@@ -54,7 +54,7 @@ class Settings(BaseSettings):
         env_file=None, case_sensitive=False, extra="ignore", frozen=True
     )
 
-    database_url: str = "sqlite+aiosqlite:///./sessionbook.core.db"
+    database_url: str = "sqlite+aiosqlite:///./sessionbook.db"
     site_url: str = "http://127.0.0.1:8000"
     airwallex_base_url: str = "https://api-demo.airwallex.com"
     airwallex_client_id: OptionalSecret
