@@ -14,12 +14,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from sessionbook.bookings.models import Booking
-from sessionbook.bootstrap import Services
 from sessionbook.catalog.packages import Package
 from sessionbook.core.db import utcnow
 from sessionbook.core.errors import BookingNotFound, ProviderUnavailable, RateLimited
-from sessionbook.http.deps import BadTokenGuardDep, ClientAddressDep, ServicesDep, rate_limited
+from sessionbook.http.deps import BadTokenGuardDep, ClientAddressDep, LimitsDep, rate_limited
 from sessionbook.http.middleware import PAGE_CSP
+from sessionbook.web.deps import PageServices, PageServicesDep
 from sessionbook.web.formatting import selectable_zones
 from sessionbook.web.forms import DetailsForm
 from sessionbook.web.session import (
@@ -42,12 +42,12 @@ MAX_WEEKS_AHEAD = 12
 
 
 @router.get("/", response_class=HTMLResponse)
-async def choose_package(request: Request, services: ServicesDep) -> Response:
+async def choose_package(request: Request, services: PageServicesDep) -> Response:
     return _choice_page(request, services, request.query_params.get("package"))
 
 
 @router.get("/book/details", response_class=HTMLResponse)
-async def details_form(request: Request, services: ServicesDep) -> Response:
+async def details_form(request: Request, services: PageServicesDep) -> Response:
     package_id = request.query_params.get("package", "")
     package = services.catalog.get(package_id)
     if package is None:
@@ -57,7 +57,7 @@ async def details_form(request: Request, services: ServicesDep) -> Response:
 
 @router.post("/book/details", response_class=HTMLResponse)
 async def submit_details(
-    request: Request, services: ServicesDep, address: ClientAddressDep
+    request: Request, services: PageServicesDep, limits: LimitsDep, address: ClientAddressDep
 ) -> Response:
     submitted = dict(await request.form())
     form = DetailsForm.from_submission(submitted)
@@ -77,7 +77,7 @@ async def submit_details(
         notice = ("error", "Please correct the highlighted fields.")
         return _details_page(request, services, package, form, notice=notice, status_code=400)
     try:
-        await rate_limited("create")(services, address)
+        await rate_limited("create")(services.settings, limits, address)
         created = await services.bookings.create(booking_request)
     except RateLimited as exc:
         notice = ("error", f"Too many bookings from here. Please wait {exc.retry_after} s.")
@@ -97,7 +97,7 @@ async def submit_details(
 
 @router.get("/book", response_class=HTMLResponse)
 async def booking_page(
-    request: Request, services: ServicesDep, guard: BadTokenGuardDep
+    request: Request, services: PageServicesDep, guard: BadTokenGuardDep
 ) -> Response:
     settings = services.settings
     if "token" in request.query_params:
@@ -124,7 +124,7 @@ async def booking_page(
     return _booking_page(request, services, booking)
 
 
-def _booking_page(request: Request, services: Services, booking: Booking) -> Response:
+def _booking_page(request: Request, services: PageServices, booking: Booking) -> Response:
     view = booking_view(booking, services.catalog)
     context: dict[str, Any] = {"booking": view}
     if view.name in (SCHEDULE, CONFIRMED):
@@ -141,7 +141,7 @@ def _booking_page(request: Request, services: Services, booking: Booking) -> Res
 
 
 def _choice_page(
-    request: Request, services: Services, selected: str | None, *, error: str | None = None
+    request: Request, services: PageServices, selected: str | None, *, error: str | None = None
 ) -> Response:
     packages = services.catalog.all()
     if services.catalog.get(selected or "") is None:
@@ -154,7 +154,7 @@ def _choice_page(
 
 def _details_page(
     request: Request,
-    services: Services,
+    services: PageServices,
     package: Package,
     form: DetailsForm,
     *,
@@ -172,7 +172,7 @@ def _details_page(
 
 def _page(
     request: Request,
-    services: Services,
+    services: PageServices,
     name: str,
     context: dict[str, Any],
     *,
