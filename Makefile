@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_DATABASE_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
-.PHONY: install run test lint typecheck pytest format bench clean
+.PHONY: install run test lint imports typecheck pytest format bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,9 +18,16 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/sessionbook serve --host 127.0.0.1 --port 8000
 
-lint: $(STAMP)
+IMPORT_CYCLES ?= ../shared/tools/import_cycles.py
+
+lint: $(STAMP) imports
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+
+# No import circle in src/, module or package level; the checker lives beside the repo (CI has it).
+imports:
+	@if [ -f $(IMPORT_CYCLES) ]; then $(PYTHON) $(IMPORT_CYCLES) src; \
+	else echo "notice: $(IMPORT_CYCLES) not found; import circles not checked"; fi
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

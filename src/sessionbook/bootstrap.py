@@ -28,10 +28,12 @@ from sessionbook.core.settings import (
 from sessionbook.http.ratelimit import LimitStore, MemoryLimitStore, RedisLimitStore
 from sessionbook.monitoring.sweep import SweepDuty
 from sessionbook.notifications.email import EmailSender, LogEmailSender
+from sessionbook.notifications.outbox import OutboxNews
 from sessionbook.notifications.service import NotificationService, message_domain
 from sessionbook.notifications.smtp import SmtpEmailSender
 from sessionbook.payments.airwallex.client import AirwallexClient
 from sessionbook.payments.airwallex.gateway import PaymentGateway
+from sessionbook.payments.links import GatewayPaymentLinks
 from sessionbook.payments.service import PaymentService
 from sessionbook.scheduling.calcom.calendar import Calendar
 from sessionbook.scheduling.calcom.client import CalComClient
@@ -102,26 +104,30 @@ def build_services(settings: Settings) -> Services:
     limits: LimitStore = (
         RedisLimitStore(settings.redis_url) if settings.redis_url else MemoryLimitStore()
     )
-    bookings = BookingService(
-        database=database,
-        catalog=catalog,
-        payments=payment_gateway,
-        payment_window=timedelta(minutes=settings.payment_window_minutes),
-        scheduling_window=timedelta(days=settings.scheduling_window_days),
-    )
+    news = OutboxNews()
     payments = PaymentService(
         database=database,
         gateway=payment_gateway,
+        news=news,
         webhook_secret=settings.webhook_secret,
         scheduling_window=timedelta(days=settings.scheduling_window_days),
     )
-    # A status read re-checks a stale pending payment (the booking side knows no Airwallex).
-    bookings.payment_refresh = payments.refresh_if_stale
+    bookings = BookingService(
+        database=database,
+        catalog=catalog,
+        payment_links=GatewayPaymentLinks(payment_gateway),
+        # A status read re-checks a stale pending payment (the booking side knows no Airwallex).
+        refresh_stale_payment=payments.refresh_if_stale,
+        news=news,
+        payment_window=timedelta(minutes=settings.payment_window_minutes),
+        scheduling_window=timedelta(days=settings.scheduling_window_days),
+    )
     scheduling = SchedulingService(
         database=database,
         catalog=catalog,
         bookings=bookings,
         calendar=calendar,
+        news=news,
         refunds=payments,
         cancellation_cutoff=timedelta(hours=settings.cancellation_cutoff_hours),
     )

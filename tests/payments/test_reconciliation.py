@@ -108,15 +108,15 @@ async def test_a_status_read_rechecks_a_stale_pending_booking(shop: Shop) -> Non
 async def test_a_status_read_never_waits_long_for_airwallex(shop: Shop) -> None:
     booking = await shop.book()
     await set_booking(shop.db, booking["bookingId"], created_at=datetime.now(UTC) - LONG_AGO)
-    service = shop.server.services.payments
-    service.read_check_timeout = 0.3
+    reconciler = shop.server.services.payments.reconciler
+    reconciler.read_check_timeout = 0.3
     await shop.fault(LINK_READS, method="GET", status=None, delay_seconds=1.5, count=1)
     try:
         started = time.monotonic()
         status = await shop.status(booking)
         elapsed = time.monotonic() - started
     finally:
-        service.read_check_timeout = 2.0
+        reconciler.read_check_timeout = 2.0
 
     assert status["status"] == "pending"
     assert elapsed < 1.2
