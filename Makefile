@@ -14,7 +14,7 @@ TEST_DATABASE_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install lock lock-check run test lint typecheck pytest format bench clean
+.PHONY: install lock lock-check run test lint imports typecheck pytest format bench clean
 
 $(UV_STAMP):
 	rm -rf $(UV_VENV)
@@ -39,9 +39,16 @@ lock-check: $(UV_STAMP)
 run: $(STAMP)
 	$(BIN)/sessionbook serve --host 127.0.0.1 --port 8000
 
-lint: $(STAMP)
+IMPORT_CYCLES ?= ../shared/tools/import_cycles.py
+
+lint: $(STAMP) imports
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+
+# No import circle in src/, module or package level; the checker lives beside the repo (CI has it).
+imports:
+	@if [ -f $(IMPORT_CYCLES) ]; then $(PYTHON) $(IMPORT_CYCLES) src; \
+	else echo "notice: $(IMPORT_CYCLES) not found; import circles not checked"; fi
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -13,8 +13,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from sessionbook.app import build_services, create_app
-from sessionbook.bootstrap import Services
+from sessionbook.app import create_app
+from sessionbook.bootstrap import Services, build_services
 from sessionbook.core.db import Database
 from sessionbook.core.logs import configure_logging
 from sessionbook.core.settings import Settings

@@ -1,138 +1,55 @@
-"""The bootstrap: build the FastAPI app, wire live or sandbox providers, in one place."""
+"""The FastAPI app: routers, middleware and lifespan around the services bootstrap builds."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from sessionbook.admin.routes import install_admin
 from sessionbook.bookings.routes import router as bookings_router
 from sessionbook.bookings.service import BookingService
-from sessionbook.bootstrap import Services
+from sessionbook.bootstrap import Services, build_services, check_providers, mount_sandboxes
+from sessionbook.admin.package_routes import router as admin_packages_router
 from sessionbook.catalog.routes import router as catalog_router
 from sessionbook.catalog.service import CatalogService
 from sessionbook.core.db import Database
-from sessionbook.core.http_transport import InstrumentedTransport
 from sessionbook.core.metrics import MetricsMiddleware
-from sessionbook.core.settings import (
-    SANDBOX_AIRWALLEX_API_KEY,
-    SANDBOX_AIRWALLEX_CLIENT_ID,
-    ConfigurationError,
-    Settings,
-    load_settings,
-)
+from sessionbook.core.settings import Settings, load_settings
+from sessionbook.http.deps import provide
 from sessionbook.http.handlers import install_error_handlers
 from sessionbook.http.middleware import (
     BodyLimitMiddleware,
     RequestLogMiddleware,
     SecurityHeadersMiddleware,
 )
-from sessionbook.http.ratelimit import LimitStore, MemoryLimitStore, RedisLimitStore
+from sessionbook.http.ratelimit import LimitStore
 from sessionbook.http.startup import StartupFailureMiddleware
-from sessionbook.monitoring.install import install_operations
+from sessionbook.monitoring.routes import router as monitoring_router
 from sessionbook.monitoring.sweep import run_sweep
 from sessionbook.monitoring.worker import SweepWorker
-from sessionbook.notifications.wiring import build_notifications
-from sessionbook.payments.airwallex.client import AirwallexClient
 from sessionbook.payments.routes import router as payments_router
 from sessionbook.payments.service import PaymentService
 from sessionbook.scheduling.routes import router as scheduling_router
 from sessionbook.scheduling.service import SchedulingService
-from sessionbook.scheduling.wiring import (
-    build_calendar,
-    check_event_types,
-    event_type_length_of,
-    mount_cal_sandbox,
-)
 from sessionbook.web.mount import install_booking_pages
-
-AIRWALLEX_SANDBOX_PATH = "/sandbox/airwallex"
-CAL_SANDBOX_PATH = "/sandbox/cal"
-
-
-def build_services(settings: Settings) -> Services:
-    """Wire adapters for these settings: real clients, pointed at live APIs or the stand-ins."""
-    database = Database(settings.database_url, pool_size=settings.database_pool_size)
-    calendar = build_calendar(settings)
-    catalog = CatalogService(
-        database=database,
-        default_currency=settings.currency,
-        event_type_length=event_type_length_of(calendar),
-    )
-    if settings.payments_live:
-        assert settings.airwallex_client_id
-        assert settings.airwallex_api_key
-        payments = AirwallexClient(
-            settings.airwallex_base_url,
-            settings.airwallex_client_id,
-            settings.airwallex_api_key,
-            transport=InstrumentedTransport("airwallex"),
-        )
-    else:
-        payments = AirwallexClient(
-            settings.site_url + AIRWALLEX_SANDBOX_PATH,
-            SANDBOX_AIRWALLEX_CLIENT_ID,
-            SANDBOX_AIRWALLEX_API_KEY,
-            transport=InstrumentedTransport("airwallex"),
-        )
-    limits: LimitStore = (
-        RedisLimitStore(settings.redis_url) if settings.redis_url else MemoryLimitStore()
-    )
-    bookings = BookingService(
-        database=database,
-        payments=payments,
-        payment_window=timedelta(minutes=settings.payment_window_minutes),
-        scheduling_window=timedelta(days=settings.scheduling_window_days),
-    )
-    payment_service = PaymentService(
-        database=database,
-        gateway=payments,
-        webhook_secret=settings.webhook_secret,
-        scheduling_window=timedelta(days=settings.scheduling_window_days),
-    )
-    # A status read re-checks a stale pending payment (the booking side knows no Airwallex).
-    bookings.payment_refresh = payment_service.refresh_if_stale
-    scheduling = SchedulingService(
-        database=database,
-        bookings=bookings,
-        calendar=calendar,
-        refunds=payment_service,
-        cancellation_cutoff=timedelta(hours=settings.cancellation_cutoff_hours),
-    )
-    services = Services(
-        settings=settings,
-        catalog=catalog,
-        database=database,
-        payments=payments,
-        bookings=bookings,
-        payment_service=payment_service,
-        limits=limits,
-        notifications=build_notifications(settings, database),
-        calendar=calendar,
-        scheduling=scheduling,
-    )
-    services.closers.append(payments.aclose)
-    services.closers.append(calendar.aclose)
-    if isinstance(limits, RedisLimitStore):
-        services.closers.append(limits.aclose)
-    return services
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """The whole service as one ASGI app; the sandbox stand-ins are mounted only without keys."""
+    """The whole service as one ASGI app, wired by `bootstrap.build_services`."""
     settings = settings or load_settings()
     services = build_services(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if settings.calendar_live:
-            # A ConfigurationError here stops the start with its message alone (see api.startup).
-            await check_event_types(services.calendar, await services.catalog.on_sale())
+        # A ConfigurationError here stops the start with its message alone (see http.startup).
+        await check_providers(services)
         # Started here, outside any request, so its log lines carry no request id.
-        sweeper = SweepWorker(lambda: run_sweep(services), settings.sweep_interval_seconds)
+        sweeper = SweepWorker(
+            lambda: run_sweep(services.sweep_duties), settings.sweep_interval_seconds
+        )
         sweeper.start()
         try:
             yield
@@ -148,17 +65,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.services = services
+    _provide_to_routes(app, services)
     install_error_handlers(app)
     app.include_router(catalog_router)
     app.include_router(bookings_router)
     app.include_router(payments_router)
     app.include_router(scheduling_router)
     install_booking_pages(app, settings)
-    install_operations(app, services)
-    if not settings.payments_live:
-        _mount_airwallex_sandbox(app, settings)
-    if not settings.calendar_live:
-        mount_cal_sandbox(app, settings)
+    app.include_router(monitoring_router)
+    # No password hash, no dashboard: /admin is a plain 404 in every mode.
+    if settings.admin_enabled:
+        install_admin(app, settings, services.admin)
+        app.include_router(admin_packages_router)
+    mount_sandboxes(app, services)
 
     if settings.allowed_origin_list:
         app.add_middleware(
@@ -176,24 +95,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+def _provide_to_routes(app: FastAPI, services: Services) -> None:
+    """Register what the routes ask for by type (see `http.deps.service`)."""
+    provide(app, Settings, services.settings)
+    provide(app, Database, services.database)
+    provide(app, LimitStore, services.limits)  # type: ignore[type-abstract]
+    provide(app, CatalogService, services.catalog)
+    provide(app, BookingService, services.bookings)
+    provide(app, PaymentService, services.payments)
+    provide(app, SchedulingService, services.scheduling)
+
+
 def _form_targets(settings: Settings) -> str:
+    # In sandbox mode the stand-in's payment page posts back to this very site.
     return "" if settings.payments_live else settings.site_url
 
 
-def _mount_airwallex_sandbox(app: FastAPI, settings: Settings) -> None:
-    from sessionbook.sandbox.airwallex import create_airwallex_sandbox
-
-    app.mount(
-        AIRWALLEX_SANDBOX_PATH,
-        create_airwallex_sandbox(
-            client_id=SANDBOX_AIRWALLEX_CLIENT_ID,
-            api_key=SANDBOX_AIRWALLEX_API_KEY,
-            webhook_url=settings.site_url + "/functions/v1/payment-webhook",
-            webhook_secret=settings.webhook_secret,
-            public_base_url=settings.site_url + AIRWALLEX_SANDBOX_PATH,
-            return_url=settings.site_url + "/book",
-        ),
-    )
-
-
-__all__ = ["ConfigurationError", "build_services", "create_app"]
+__all__ = ["create_app"]

@@ -44,8 +44,8 @@ async def test_sweep_expires_unpaid_and_unscheduled_free_bookings(
     )
 
     async with server.local_services() as services:
-        report = await run_sweep(services)
-        again = await run_sweep(services)
+        report = await run_sweep(services.sweep_duties)
+        again = await run_sweep(services.sweep_duties)
 
     assert report.counts["expired"] >= 2
     assert again.counts["expired"] == 0

@@ -16,7 +16,7 @@ import httpx
 from sqlalchemy import func, select, update
 from starlette.routing import Mount
 
-from sessionbook.app import AIRWALLEX_SANDBOX_PATH
+from sessionbook.bootstrap import AIRWALLEX_SANDBOX_PATH
 from sessionbook.core.db import SERVICE, Database
 from sessionbook.payments.airwallex.signature import sign
 from sessionbook.payments.models import PaymentRefund, WebhookEvent
@@ -182,7 +182,7 @@ class Shop:
     async def extra_link(self, booking_id: str, amount_cents: int, currency: str) -> str:
         """Another link naming this booking (in reference and metadata), at another price."""
         async with self.server.local_services() as services:
-            link = await services.payments.create_payment_link(
+            link = await services.payment_gateway.create_payment_link(
                 booking_id=booking_id,
                 amount_cents=amount_cents,
                 currency=currency,

@@ -52,14 +52,14 @@ async def test_an_event_that_failed_is_kept_and_the_sweep_processes_it(shop: Sho
     assert (await booking_row(shop.db, booking["bookingId"])).status == "pending"
 
     async with shop.server.local_services() as services:
-        assert await services.payment_service.retry_webhook_events() == 0  # not due yet
+        assert await services.payments.retry_webhook_events() == 0  # not due yet
         async with shop.db.transaction(SERVICE) as session:
             await session.execute(
                 update(WebhookEvent)
                 .where(WebhookEvent.event_id == event["id"])
                 .values(next_attempt_at=datetime.now(UTC) - timedelta(seconds=1))
             )
-        report = await run_sweep(services)
+        report = await run_sweep(services.sweep_duties)
 
     assert report.counts["webhooks_retried"] >= 1
     row = await shop.webhook_row(event["id"])
@@ -74,8 +74,8 @@ async def test_the_sweep_finds_a_payment_whose_webhook_was_lost(shop: Shop) -> N
     assert (await shop.status(booking))["status"] == "pending"
 
     async with shop.server.local_services() as services:
-        report = await run_sweep(services)
-        again = await run_sweep(services)
+        report = await run_sweep(services.sweep_duties)
+        again = await run_sweep(services.sweep_duties)
 
     assert report.counts["payments_reconciled"] >= 1
     assert again.counts["payments_reconciled"] == 0
@@ -108,15 +108,15 @@ async def test_a_status_read_rechecks_a_stale_pending_booking(shop: Shop) -> Non
 async def test_a_status_read_never_waits_long_for_airwallex(shop: Shop) -> None:
     booking = await shop.book()
     await set_booking(shop.db, booking["bookingId"], created_at=datetime.now(UTC) - LONG_AGO)
-    service = shop.server.services.payment_service
-    service.read_check_timeout = 0.3
+    reconciler = shop.server.services.payments.reconciler
+    reconciler.read_check_timeout = 0.3
     await shop.fault(LINK_READS, method="GET", status=None, delay_seconds=1.5, count=1)
     try:
         started = time.monotonic()
         status = await shop.status(booking)
         elapsed = time.monotonic() - started
     finally:
-        service.read_check_timeout = 2.0
+        reconciler.read_check_timeout = 2.0
 
     assert status["status"] == "pending"
     assert elapsed < 1.2
@@ -131,12 +131,12 @@ async def test_an_expired_bookings_link_is_deactivated_once(shop: Shop) -> None:
     )
 
     async with shop.server.local_services() as services:
-        first = await run_sweep(services)
+        first = await run_sweep(services.sweep_duties)
         await set_booking(
             shop.db, booking["bookingId"], payment_checked_at=datetime.now(UTC) - LONG_AGO
         )
-        second = await run_sweep(services)
-        link = await services.payments.get_payment_link(booking["linkId"])
+        second = await run_sweep(services.sweep_duties)
+        link = await services.payment_gateway.get_payment_link(booking["linkId"])
 
     assert first.counts["payment_links_deactivated"] >= 1
     assert second.counts["payment_links_deactivated"] == 0
@@ -164,7 +164,7 @@ async def test_a_payment_made_just_before_the_link_was_stopped_is_honoured(shop:
         await services.bookings.expire_due()
         # Checked a moment ago, so only the deactivation's last look can find the payment.
         await set_booking(shop.db, booking["bookingId"], payment_checked_at=None)
-        await services.payment_service.deactivate_expired_links(batch_size=1000)
+        await services.payments.deactivate_expired_links(batch_size=1000)
 
     await eventually(lambda: shop.status(booking), lambda seen: seen["status"] == "paid")
     types = await event_types(shop.db, booking["bookingId"])

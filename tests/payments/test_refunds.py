@@ -32,10 +32,10 @@ async def test_a_full_refund_cancels_the_booking_and_repeating_it_refunds_nothin
     refunds_before = await shop.refund_count()
 
     async with shop.server.local_services() as services:
-        first = await services.payment_service.refund(
+        first = await services.payments.refund(
             booking["bookingId"], amount_cents=None, reason="customer cancelled", source="test"
         )
-        again = await services.payment_service.refund(
+        again = await services.payments.refund(
             booking["bookingId"], amount_cents=None, reason="customer cancelled", source="test"
         )
 
@@ -65,11 +65,11 @@ async def test_a_full_refund_cancels_the_booking_and_repeating_it_refunds_nothin
     assert settled.data["toPaymentStatus"] == "refunded"
 
     async with shop.server.local_services() as services:
-        later = await services.payment_service.refund(
+        later = await services.payments.refund(
             booking["bookingId"], amount_cents=None, reason="again", source="test"
         )
         with pytest.raises(RefundNotAllowed):
-            await services.payment_service.refund(
+            await services.payments.refund(
                 booking["bookingId"], amount_cents=100, reason="more", source="test"
             )
     assert (later.created, later.status) == (False, "settled")
@@ -80,7 +80,7 @@ async def test_a_partial_refund_keeps_the_booking_and_the_rest_can_follow(shop: 
     booking = await paid_booking(shop)
 
     async with shop.server.local_services() as services:
-        payments = services.payment_service
+        payments = services.payments
         part = await payments.refund(
             booking["bookingId"], amount_cents=5000, reason="goodwill", source="admin"
         )
@@ -114,7 +114,7 @@ async def test_a_partial_refund_keeps_the_booking_and_the_rest_can_follow(shop: 
 async def test_refunds_that_cannot_be_made_are_refused_clearly(shop: Shop) -> None:
     unpaid = await shop.book()
     async with shop.server.local_services() as services:
-        payments = services.payment_service
+        payments = services.payments
         with pytest.raises(RefundNotAllowed, match="no payment to refund"):
             await payments.refund(unpaid["bookingId"], amount_cents=None, reason="x", source="t")
         with pytest.raises(BookingNotFound):
@@ -130,7 +130,7 @@ async def test_a_refund_asked_while_airwallex_is_down_is_sent_by_the_sweep(shop:
 
     async with shop.server.local_services() as services:
         with pytest.raises(ProviderUnavailable):
-            await services.payment_service.refund(
+            await services.payments.refund(
                 booking["bookingId"], amount_cents=None, reason="cancelled", source="test"
             )
         [waiting] = await shop.refunds_of(booking["bookingId"])
@@ -138,7 +138,7 @@ async def test_a_refund_asked_while_airwallex_is_down_is_sent_by_the_sweep(shop:
         assert await shop.refund_count() == refunds_before
         # The sweep sends what waits, after a grace minute (aged here by hand).
         await shop.age_refunds(booking["bookingId"])
-        report = await run_sweep(services)
+        report = await run_sweep(services.sweep_duties)
 
     assert report.counts["refunds_followed"] >= 1
     await shop.wait_status(booking, status="cancelled", paymentStatus="refunded")
@@ -156,7 +156,7 @@ async def test_a_refund_whose_answers_were_lost_is_recognised_not_repeated(shop:
     await shop.fault(REFUND_CREATE, method="POST", status=503, count=3, when="after")
 
     async with shop.server.local_services() as services:
-        payments = services.payment_service
+        payments = services.payments
         with pytest.raises(ProviderUnavailable):
             await payments.refund(
                 booking["bookingId"], amount_cents=None, reason="cancelled", source="test"

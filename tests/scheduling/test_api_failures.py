@@ -155,8 +155,8 @@ async def test_the_sweep_adopts_a_booking_orphaned_by_a_crash(flow: Flow) -> Non
     )
 
     async with flow.server.local_services() as services:
-        report = await run_sweep(services)
-        again = await run_sweep(services)
+        report = await run_sweep(services.sweep_duties)
+        again = await run_sweep(services.sweep_duties)
 
     assert report.counts["scheduling_recovered"] == 2
     assert again.counts["scheduling_recovered"] == 0

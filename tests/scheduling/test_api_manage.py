@@ -196,8 +196,8 @@ async def test_the_sweep_cancels_at_cal_once_what_was_cancelled_elsewhere(flow: 
     await set_booking(flow.db, created["bookingId"], status="cancelled", cancelled_at=utcnow())
 
     async with flow.server.local_services() as services:
-        report = await run_sweep(services)
-        again = await run_sweep(services)
+        report = await run_sweep(services.sweep_duties)
+        again = await run_sweep(services.sweep_duties)
 
     assert report.counts["calendar_cancelled"] == 1
     assert again.counts["calendar_cancelled"] == 0

@@ -13,8 +13,8 @@ from sessionbook.scheduling.calcom.client import CalComClient
 from sessionbook.scheduling.calcom.errors import (
     CalendarNotFound,
     CalendarRejected,
+    CalendarSlotTaken,
     CalendarUnavailable,
-    SlotUnavailable,
 )
 from tests.scheduling.conftest import DISCOVERY, SINGLE, Sandbox
 
@@ -77,7 +77,7 @@ async def test_the_booking_reads_back_the_same(client: CalComClient) -> None:
 async def test_a_taken_slot_is_refused(sandbox: Sandbox, client: CalComClient) -> None:
     await book(client)
 
-    with pytest.raises(SlotUnavailable) as refused:
+    with pytest.raises(CalendarSlotTaken) as refused:
         await book(client, booking_id="bk-2", email="grace@example.com")
 
     assert refused.value.status_code == 400
@@ -88,7 +88,7 @@ async def test_a_taken_slot_is_refused(sandbox: Sandbox, client: CalComClient) -
 async def test_an_overlapping_shorter_booking_is_refused(client: CalComClient) -> None:
     await book(client)
 
-    with pytest.raises(SlotUnavailable):
+    with pytest.raises(CalendarSlotTaken):
         await book(client, TUESDAY_TEN + timedelta(minutes=30), event_type_id=DISCOVERY)
 
 
@@ -106,7 +106,7 @@ async def test_an_overlapping_shorter_booking_is_refused(client: CalComClient) -
 async def test_a_time_that_is_not_offered_is_refused(
     sandbox: Sandbox, client: CalComClient, start: datetime, phrase: str
 ) -> None:
-    with pytest.raises(SlotUnavailable) as refused:
+    with pytest.raises(CalendarSlotTaken) as refused:
         await book(client, start)
 
     assert phrase in refused.value.message
@@ -122,7 +122,7 @@ async def test_twenty_racing_bookings_of_one_slot_give_exactly_one(
     )
 
     successes = [r for r in results if isinstance(r, CalBooking)]
-    refusals = [r for r in results if isinstance(r, SlotUnavailable)]
+    refusals = [r for r in results if isinstance(r, CalendarSlotTaken)]
     assert len(successes) == 1
     assert len(refusals) == 19
     assert len(await sandbox.bookings()) == 1
@@ -176,7 +176,7 @@ async def test_rescheduling_onto_a_taken_slot_is_refused(client: CalComClient) -
     first = await book(client)
     await book(client, TUESDAY_TEN + timedelta(hours=1), booking_id="bk-2")
 
-    with pytest.raises(SlotUnavailable):
+    with pytest.raises(CalendarSlotTaken):
         await client.reschedule_booking(first.uid, TUESDAY_TEN + timedelta(hours=1), None)
 
     assert (await client.get_booking(first.uid)).status == "accepted"
@@ -189,7 +189,7 @@ async def test_a_cancelled_booking_cannot_be_rescheduled(client: CalComClient) -
     with pytest.raises(CalendarRejected) as rejected:
         await client.reschedule_booking(booking.uid, TUESDAY_TEN + timedelta(hours=2), None)
 
-    assert not isinstance(rejected.value, SlotUnavailable)
+    assert not isinstance(rejected.value, CalendarSlotTaken)
     assert "has been cancelled" in rejected.value.message
 
 

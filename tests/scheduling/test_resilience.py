@@ -12,8 +12,8 @@ from sessionbook.scheduling.calcom.client import CalComClient
 from sessionbook.scheduling.calcom.errors import (
     CalendarAuthFailed,
     CalendarRateLimited,
+    CalendarSlotTaken,
     CalendarUnavailable,
-    SlotUnavailable,
 )
 from tests.scheduling.conftest import API_KEY, EVENT_TYPES, SINGLE, Sandbox
 from tests.support.live_server import free_port, live_server
@@ -238,5 +238,5 @@ async def test_a_slot_refusal_after_a_fault_is_still_a_refusal(
     await sandbox.add_fault(path_prefix="/v2/slots", status=503)
 
     assert await tuesday_slots(client) == 7
-    with pytest.raises(SlotUnavailable):
+    with pytest.raises(CalendarSlotTaken):
         await book_tuesday_ten(client)

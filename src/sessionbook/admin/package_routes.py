@@ -18,7 +18,8 @@ from sessionbook.admin.routes import checked_form, require_admin
 from sessionbook.catalog.defaults import SANDBOX_EVENT_TYPES
 from sessionbook.catalog.models import Package
 from sessionbook.catalog.service import ChangeAuthor, PackageNotFound, PackageRefused
-from sessionbook.http.deps import ClientAddressDep, ServicesDep
+from sessionbook.catalog.routes import CatalogDep
+from sessionbook.http.deps import ClientAddressDep
 
 router = APIRouter(prefix="/admin/packages", include_in_schema=False)
 
@@ -36,11 +37,11 @@ def _author(address: str) -> ChangeAuthor:
 
 
 @router.get("")
-async def package_list(request: Request, services: ServicesDep) -> Response:
+async def package_list(request: Request, catalog: CatalogDep) -> Response:
     site, session = require_admin(request)
     done = DONE.get(request.query_params.get("done", ""))
     context = {
-        "packages": await services.catalog.every_package(),
+        "packages": await catalog.every_package(),
         "notice": ("ok", done) if done else None,
     }
     return site.page("packages.html", context, session=session)
@@ -54,14 +55,14 @@ async def new_package_form(request: Request) -> Response:
 
 @router.post("/new")
 async def create_package(
-    request: Request, services: ServicesDep, address: ClientAddressDep
+    request: Request, catalog: CatalogDep, address: ClientAddressDep
 ) -> Response:
     site, session, submitted = await checked_form(request)
     form = PackageForm.from_submission(submitted)
-    draft = form.draft(services.catalog.default_currency)
+    draft = form.draft(catalog.default_currency)
     if draft is not None:
         try:
-            await services.catalog.create(form.values["id"], draft, _author(address))
+            await catalog.create(form.values["id"], draft, _author(address))
         except PackageRefused as refused:
             return _refused(site, session, None, form, refused)
         return RedirectResponse("/admin/packages?done=created", status_code=303)
@@ -69,32 +70,32 @@ async def create_package(
 
 
 @router.get("/{package_id}")
-async def edit_package_form(request: Request, package_id: str, services: ServicesDep) -> Response:
+async def edit_package_form(request: Request, package_id: str, catalog: CatalogDep) -> Response:
     site, session = require_admin(request)
     try:
-        package = await services.catalog.package(package_id)
+        package = await catalog.package(package_id)
     except PackageNotFound:
         return site.page("missing.html", {}, session=session, status_code=404)
-    history = await services.catalog.history(package_id)
+    history = await catalog.history(package_id)
     return _form_page(site, session, package, PackageForm.of(package), history)
 
 
 @router.post("/{package_id}")
 async def save_package(
-    request: Request, package_id: str, services: ServicesDep, address: ClientAddressDep
+    request: Request, package_id: str, catalog: CatalogDep, address: ClientAddressDep
 ) -> Response:
     site, session, submitted = await checked_form(request)
     try:
-        package = await services.catalog.package(package_id)
+        package = await catalog.package(package_id)
     except PackageNotFound:
         return site.page("missing.html", {}, session=session, status_code=404)
     form = PackageForm.from_submission({**submitted, "id": package.id})
     draft = form.draft(package.currency)
-    history = await services.catalog.history(package_id)
+    history = await catalog.history(package_id)
     if draft is None:
         return _form_page(site, session, package, form, history, error=True)
     try:
-        await services.catalog.update(package_id, draft, _author(address))
+        await catalog.update(package_id, draft, _author(address))
     except PackageRefused as refused:
         return _refused(site, session, package, form, refused, history)
     return RedirectResponse("/admin/packages?done=saved", status_code=303)
@@ -102,12 +103,12 @@ async def save_package(
 
 @router.post("/{package_id}/move")
 async def move_package(
-    request: Request, package_id: str, services: ServicesDep, address: ClientAddressDep
+    request: Request, package_id: str, catalog: CatalogDep, address: ClientAddressDep
 ) -> Response:
     _site, _session, submitted = await checked_form(request)
     direction: Literal["up", "down"] = "up" if submitted.get("direction") == "up" else "down"
     try:
-        await services.catalog.move(package_id, direction, _author(address))
+        await catalog.move(package_id, direction, _author(address))
     except PackageNotFound:
         return _site.page("missing.html", {}, session=_session, status_code=404)
     return RedirectResponse("/admin/packages", status_code=303)
@@ -115,17 +116,17 @@ async def move_package(
 
 @router.post("/{package_id}/active")
 async def activate_package(
-    request: Request, package_id: str, services: ServicesDep, address: ClientAddressDep
+    request: Request, package_id: str, catalog: CatalogDep, address: ClientAddressDep
 ) -> Response:
     site, session, submitted = await checked_form(request)
     active = submitted.get("active") == "on"
     try:
-        await services.catalog.set_active(package_id, active, _author(address))
+        await catalog.set_active(package_id, active, _author(address))
     except PackageNotFound:
         return site.page("missing.html", {}, session=session, status_code=404)
     except PackageRefused as refused:
         context = {
-            "packages": await services.catalog.every_package(),
+            "packages": await catalog.every_package(),
             "notice": ("error", refused.message),
         }
         return site.page("packages.html", context, session=session, status_code=400)

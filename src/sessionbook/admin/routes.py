@@ -18,7 +18,8 @@ from sessionbook.admin.pages import ADMIN_DIR, CSRF_FIELD, STATIC_PREFIX, AdminS
 from sessionbook.admin.service import AdminService
 from sessionbook.admin.views import BookingDetail
 from sessionbook.core.errors import ServiceError
-from sessionbook.http.deps import ClientAddressDep, ServicesDep
+from sessionbook.core.settings import Settings
+from sessionbook.http.deps import ClientAddressDep, LimitsDep, SettingsDep
 from sessionbook.http.ratelimit import LIMITS
 from sessionbook.payments.airwallex.money import MoneyError, amount_to_cents
 
@@ -86,7 +87,9 @@ async def login_form(request: Request) -> Response:
 
 
 @router.post("/login")
-async def login(request: Request, services: ServicesDep, address: ClientAddressDep) -> Response:
+async def login(
+    request: Request, settings: SettingsDep, limits: LimitsDep, address: ClientAddressDep
+) -> Response:
     site = _site(request)
     session = site.session(request)
     form = {key: str(value) for key, value in (await request.form()).items()}
@@ -95,8 +98,8 @@ async def login(request: Request, services: ServicesDep, address: ClientAddressD
         return _login_again(site, fresh, "Your sign-in page expired. Please try again.", 403)
     if not session.csrf_matches(form.get(CSRF_FIELD)):
         return _login_again(site, fresh, "Your sign-in page expired. Please try again.", 403)
-    if services.settings.rate_limits_enabled:
-        wait = await services.limits.hit(f"admin_login:{address}", LIMITS["admin_login"])
+    if settings.rate_limits_enabled:
+        wait = await limits.hit(f"admin_login:{address}", LIMITS["admin_login"])
         if wait is not None:
             message = f"Too many sign-in attempts. Please wait {wait} seconds."
             response = _login_again(site, session, message, 429)
@@ -223,10 +226,9 @@ def _confirm_page(
     return site.page("confirm.html", context, session=session, status_code=status_code)
 
 
-def install_admin(app: FastAPI, service: AdminService) -> None:
+def install_admin(app: FastAPI, settings: Settings, service: AdminService) -> None:
     """Add the dashboard to the app; called only when an admin password hash is configured."""
-    services = app.state.services
-    app.state.admin = AdminSite.build(services.settings, service)
+    app.state.admin = AdminSite.build(settings, service)
 
     async def to_login(_request: Request, _exc: Exception) -> Response:
         return RedirectResponse("/admin/login", status_code=303)

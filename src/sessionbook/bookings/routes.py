@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends
 
 from sessionbook.bookings.models import Booking, BookingStatus, PaymentStatus
@@ -10,9 +12,12 @@ from sessionbook.bookings.schemas import (
     CreateBookingRequest,
     CreateBookingResponse,
 )
-from sessionbook.http.deps import BadTokenGuardDep, ServicesDep, TokenDep, rate_limited
+from sessionbook.bookings.service import BookingService
+from sessionbook.http.deps import BadTokenGuardDep, TokenDep, rate_limited, service
 
 router = APIRouter(prefix="/functions/v1")
+
+BookingsDep = Annotated[BookingService, Depends(service(BookingService))]
 
 
 @router.post(
@@ -21,9 +26,9 @@ router = APIRouter(prefix="/functions/v1")
     dependencies=[Depends(rate_limited("create"))],
 )
 async def booking_create(
-    body: CreateBookingRequest, services: ServicesDep
+    body: CreateBookingRequest, bookings: BookingsDep
 ) -> CreateBookingResponse:
-    created = await services.bookings.create(body)
+    created = await bookings.create(body)
     booking = created.booking
     return CreateBookingResponse(
         booking_token=created.token,
@@ -36,9 +41,9 @@ async def booking_create(
 
 @router.get("/booking-status", dependencies=[Depends(rate_limited("status"))])
 async def booking_status(
-    token: TokenDep, services: ServicesDep, guard: BadTokenGuardDep
+    token: TokenDep, bookings: BookingsDep, guard: BadTokenGuardDep
 ) -> BookingStatusResponse:
-    booking = await guard.run(lambda: services.bookings.find_by_token(token))
+    booking = await guard.run(lambda: bookings.find_by_token(token))
     return status_response(booking)
 
 

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import structlog
 
 from sessionbook.bookings.models import Booking, BookingStatus, PaymentStatus
+from sessionbook.bookings.ports import (
+    BookingNews,
+    PaymentLinkCreator,
+    PaymentLinkFailed,
+    StalePaymentRefresher,
+)
 from sessionbook.bookings.repository import BookingRepository, read_by_token_hash
 from sessionbook.bookings.schemas import CreateBookingRequest
 from sessionbook.bookings.tokens import hash_token, hashes_match, is_well_formed, new_token
@@ -18,9 +24,6 @@ from sessionbook.catalog.models import Package
 from sessionbook.catalog.repository import PackageRepository
 from sessionbook.core.db import SERVICE, Actor, Database, utcnow
 from sessionbook.core.errors import BookingNotFound, ProviderUnavailable, ValidationFailed
-from sessionbook.notifications.outbox import enqueue_booking_expired
-from sessionbook.payments.airwallex.errors import PaymentProviderError
-from sessionbook.payments.airwallex.gateway import PaymentGateway
 
 log = structlog.get_logger(__name__)
 
@@ -38,19 +41,22 @@ class BookingService:
         self,
         *,
         database: Database,
-        payments: PaymentGateway,
+        payment_links: PaymentLinkCreator,
+        refresh_stale_payment: StalePaymentRefresher,
+        news: BookingNews,
         payment_window: timedelta,
         scheduling_window: timedelta,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.database = database
-        self.payments = payments
+        self.payment_links = payment_links
+        # A read of a pending booking not checked for a while asks the provider (briefly) in
+        # case a webhook was lost.
+        self.refresh_stale_payment = refresh_stale_payment
+        self.news = news
         self.payment_window = payment_window
         self.scheduling_window = scheduling_window
         self.clock = clock
-        # Set by the bootstrap to PaymentService.refresh_if_stale: a read of a pending booking
-        # not checked for a while asks Airwallex (briefly) in case a webhook was lost.
-        self.payment_refresh: Callable[[Booking], Awaitable[Booking]] | None = None
 
     async def create(self, request: CreateBookingRequest) -> CreatedBooking:
         """Store the booking first, then ask Airwallex for its payment link.
@@ -98,16 +104,13 @@ class BookingService:
         self, booking: Booking, package: Package, actor: Actor
     ) -> Booking:
         try:
-            link = await self.payments.create_payment_link(
-                booking_id=str(booking.id),
-                amount_cents=booking.amount_cents,
-                currency=booking.currency,
+            link = await self.payment_links.create_link(
+                booking,
                 title=package.title,
                 description=package.description,
                 expires_at=booking.expires_at,
-                request_id=f"booking-{booking.id}-link",
             )
-        except PaymentProviderError as exc:
+        except PaymentLinkFailed as exc:
             log.warning("payment_link_failed", booking_id=str(booking.id), provider_code=exc.code)
             async with self.database.transaction(actor) as session:
                 repository = BookingRepository(session)
@@ -180,9 +183,7 @@ class BookingService:
                     assert current is not None
                     await self._expire(repository, current, now, source="customer")
                 booking = current
-        if self.payment_refresh is not None:
-            booking = await self.payment_refresh(booking)
-        return booking
+        return await self.refresh_stale_payment(booking)
 
     async def expire_due(self, *, batch_size: int = 200) -> int:
         """Expire every booking whose window has passed; safe to run on several hosts."""
@@ -218,7 +219,8 @@ class BookingService:
             status=BookingStatus.EXPIRED,
             data={"expiresAt": booking.expires_at.isoformat()},
         )
-        await enqueue_booking_expired(repository.session, booking)  # with the change, or not at all
+        # With the change, or not at all.
+        await self.news.booking_expired(repository.session, booking)
         log.info("booking_expired", booking_id=str(booking.id), source=source)
         return True
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
 
 from sessionbook.catalog.models import Package
 from sessionbook.core.api_models import ResponseModel
-from sessionbook.http.deps import ServicesDep
+from sessionbook.catalog.service import CatalogService
+from sessionbook.http.deps import service
+
+CatalogDep = Annotated[CatalogService, Depends(service(CatalogService))]
 
 router = APIRouter(prefix="/functions/v1")
 
@@ -45,7 +50,7 @@ class PackagesResponse(ResponseModel):
 
 
 @router.get("/packages")
-async def packages_on_sale(services: ServicesDep, response: Response) -> PackagesResponse:
+async def packages_on_sale(catalog: CatalogDep, response: Response) -> PackagesResponse:
     response.headers["Cache-Control"] = PACKAGES_CACHE_CONTROL
-    packages = await services.catalog.on_sale()
+    packages = await catalog.on_sale()
     return PackagesResponse(packages=[PackageOnSale.of(package) for package in packages])

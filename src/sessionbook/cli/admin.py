@@ -20,7 +20,7 @@ from sessionbook.admin.views import (
     webhook_summary,
 )
 from sessionbook.bookings.models import Booking
-from sessionbook.core.db import Database
+from sessionbook.bootstrap import build_admin_reader
 from sessionbook.core.errors import BookingNotFound
 from sessionbook.core.settings import ConfigurationError, Settings, load_settings
 from sessionbook.payments.airwallex.money import MoneyError, cents_to_amount
@@ -45,13 +45,11 @@ def _run(use: Callable[[AdminService], Awaitable[T]]) -> tuple[T, Settings]:
     settings = _settings()
 
     async def go() -> T:
-        database = Database(settings.database_url, pool_size=1)
+        service = build_admin_reader(settings)
         try:
-            return await use(
-                AdminService(database=database, coach_timezone=settings.coach_timezone)
-            )
+            return await use(service)
         finally:
-            await database.dispose()
+            await service.database.dispose()
 
     return asyncio.run(go()), settings
 

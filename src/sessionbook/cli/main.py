@@ -109,12 +109,12 @@ def sweep(
 
 
 async def _sweep(settings: Settings) -> dict[str, int]:
-    from sessionbook.app import build_services
+    from sessionbook.bootstrap import build_services
     from sessionbook.monitoring.sweep import run_sweep
 
     services = build_services(settings)
     try:
-        return (await run_sweep(services)).counts
+        return (await run_sweep(services.sweep_duties)).counts
     finally:
         await services.aclose()
 
@@ -157,11 +157,11 @@ def refund(
 async def _refund(
     settings: Settings, booking_id: str, amount: int | None, reason: str
 ) -> dict[str, Any]:
-    from sessionbook.app import build_services
+    from sessionbook.bootstrap import build_services
 
     services = build_services(settings)
     try:
-        result = await services.payment_service.refund(
+        result = await services.payments.refund(
             booking_id, amount_cents=amount, reason=reason, source="cli"
         )
     finally:

@@ -1,15 +1,16 @@
-"""FastAPI dependencies: the wired services, the caller's address, rate limits and the token."""
+"""FastAPI dependencies: services by type, the caller's address, rate limits and the token."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import Annotated, TypeVar, cast
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
 
-from sessionbook.bootstrap import Services
+from sessionbook.core.db import Database
 from sessionbook.core.errors import BookingNotFound, RateLimited, ValidationFailed
-from sessionbook.http.ratelimit import LIMITS, client_address
+from sessionbook.core.settings import Settings
+from sessionbook.http.ratelimit import LIMITS, LimitStore, client_address
 
 T = TypeVar("T")
 
@@ -20,29 +21,46 @@ TOKEN_HEADER = "X-Booking-Token"  # noqa: S105 - a header name
 # thread, and those thread hand-offs were the largest cost of a booking-status request.
 
 
-async def get_services(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
+def provide(app: FastAPI, kind: type[T], instance: T) -> None:
+    """Register the one `kind` routes of this app are given (the app factory calls this)."""
+    if not hasattr(app.state, "service_registry"):
+        app.state.service_registry = {}
+    app.state.service_registry[kind] = instance
 
 
-ServicesDep = Annotated[Services, Depends(get_services)]
+def service(kind: type[T]) -> Callable[[Request], Awaitable[T]]:
+    """A dependency giving the `kind` registered with `provide`; routes say what they need."""
+
+    async def lookup(request: Request) -> T:
+        # `provide` keys each instance by its kind, so the cast only restates that.
+        return cast(T, request.app.state.service_registry[kind])
+
+    lookup.__name__ = f"provided_{kind.__name__}"
+    return lookup
 
 
-async def get_client_address(request: Request, services: ServicesDep) -> str:
-    return client_address(request, services.settings.trusted_proxy_list)
+SettingsDep = Annotated[Settings, Depends(service(Settings))]
+LimitsDep = Annotated[LimitStore, Depends(service(LimitStore))]
+DatabaseDep = Annotated[Database, Depends(service(Database))]
+
+
+async def get_client_address(request: Request, settings: SettingsDep) -> str:
+    return client_address(request, settings.trusted_proxy_list)
 
 
 ClientAddressDep = Annotated[str, Depends(get_client_address)]
 
 
-def rate_limited(name: str) -> Callable[[ServicesDep, ClientAddressDep], Awaitable[None]]:
+def rate_limited(
+    name: str,
+) -> Callable[[SettingsDep, LimitsDep, ClientAddressDep], Awaitable[None]]:
     """A dependency that counts this request against the caller's `name` limit."""
     limit = LIMITS[name]
 
-    async def check(services: ServicesDep, address: ClientAddressDep) -> None:
-        if not services.settings.rate_limits_enabled:
+    async def check(settings: SettingsDep, limits: LimitsDep, address: ClientAddressDep) -> None:
+        if not settings.rate_limits_enabled:
             return
-        retry_after = await services.limits.hit(f"{name}:{address}", limit)
+        retry_after = await limits.hit(f"{name}:{address}", limit)
         if retry_after is not None:
             raise RateLimited(retry_after=retry_after)
 
@@ -65,14 +83,15 @@ TokenDep = Annotated[str, Depends(presented_token)]
 class BadTokenGuard:
     """Slows down guessing: an address that keeps presenting unknown tokens gets 429s."""
 
-    def __init__(self, services: ServicesDep, address: ClientAddressDep) -> None:
-        self.services = services
+    def __init__(self, settings: Settings, limits: LimitStore, address: str) -> None:
+        self.enabled = settings.rate_limits_enabled
+        self.limits = limits
         self.key = f"bad_token:{address}"
 
     async def check(self) -> None:
-        if not self.services.settings.rate_limits_enabled:
+        if not self.enabled:
             return
-        retry_after = await self.services.limits.over(self.key, LIMITS["bad_token"])
+        retry_after = await self.limits.over(self.key, LIMITS["bad_token"])
         if retry_after is not None:
             raise RateLimited(
                 "Too many unknown booking links from this address. Please wait.",
@@ -80,8 +99,8 @@ class BadTokenGuard:
             )
 
     async def record_miss(self) -> None:
-        if self.services.settings.rate_limits_enabled:
-            await self.services.limits.hit(self.key, LIMITS["bad_token"])
+        if self.enabled:
+            await self.limits.hit(self.key, LIMITS["bad_token"])
 
     async def run(self, call: Callable[[], Awaitable[T]]) -> T:
         """Run a call that looks a token up; an unknown token counts against the address."""
@@ -93,8 +112,10 @@ class BadTokenGuard:
             raise
 
 
-async def bad_token_guard(services: ServicesDep, address: ClientAddressDep) -> BadTokenGuard:
-    return BadTokenGuard(services, address)
+async def bad_token_guard(
+    settings: SettingsDep, limits: LimitsDep, address: ClientAddressDep
+) -> BadTokenGuard:
+    return BadTokenGuard(settings, limits, address)
 
 
 BadTokenGuardDep = Annotated[BadTokenGuard, Depends(bad_token_guard)]

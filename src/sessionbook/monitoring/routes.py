@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from sessionbook.core import migrate
 from sessionbook.core.db import SERVICE, Database
-from sessionbook.http.deps import ServicesDep
+from sessionbook.http.deps import DatabaseDep, SettingsDep
 from sessionbook.monitoring.snapshot import SnapshotCache, render_metrics
 
 router = APIRouter()
@@ -42,18 +42,16 @@ async def healthz() -> JSONResponse:
 
 
 @router.get("/readyz", include_in_schema=False)
-async def readyz(services: ServicesDep) -> JSONResponse:
+async def readyz(database: DatabaseDep) -> JSONResponse:
     """Ready when the database answers and is at this code's migration; else 503 and why."""
     body: dict[str, Any] = {"status": "ok", "database": "ok"}
     try:
-        await asyncio.wait_for(services.database.ping(), READINESS_TIMEOUT_SECONDS)
+        await asyncio.wait_for(database.ping(), READINESS_TIMEOUT_SECONDS)
     except Exception as exc:
         body.update(status="unavailable", database="unreachable", error=type(exc).__name__)
         return JSONResponse(body, status_code=503, headers=NO_STORE)
     try:
-        current = await asyncio.wait_for(
-            database_revision(services.database), READINESS_TIMEOUT_SECONDS
-        )
+        current = await asyncio.wait_for(database_revision(database), READINESS_TIMEOUT_SECONDS)
     except Exception:
         current = None  # no alembic_version table yet, or it cannot be read: not migrated
     expected = expected_revision()
@@ -73,9 +71,9 @@ def _snapshot_cache(request: Request, database: Database) -> SnapshotCache:
 
 
 @router.get("/metrics", include_in_schema=False)
-async def metrics(request: Request, services: ServicesDep) -> Response:
+async def metrics(request: Request, settings: SettingsDep, database: DatabaseDep) -> Response:
     """Prometheus text format; behind `Authorization: Bearer METRICS_TOKEN` when one is set."""
-    token = services.settings.metrics_token
+    token = settings.metrics_token
     if token is not None:
         presented = request.headers.get("authorization", "")
         if not hmac.compare_digest(presented.encode(), f"Bearer {token}".encode()):
@@ -84,5 +82,5 @@ async def metrics(request: Request, services: ServicesDep) -> Response:
                 status_code=401,
                 headers={**NO_STORE, "WWW-Authenticate": "Bearer"},
             )
-    payload = await render_metrics(_snapshot_cache(request, services.database))
+    payload = await render_metrics(_snapshot_cache(request, database))
     return Response(payload, media_type=CONTENT_TYPE_LATEST, headers=NO_STORE)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 import structlog
 
-from sessionbook.bootstrap import Services
-
 log = structlog.get_logger(__name__)
+
+# A duty's name in the report, and the call that does it and says how many rows it handled.
+SweepDuty = tuple[str, Callable[[], Awaitable[int]]]
 
 
 @dataclass
@@ -22,30 +23,9 @@ class SweepReport:
         self.counts[duty] = self.counts.get(duty, 0) + count
 
 
-async def run_sweep(services: Services) -> SweepReport:
-    """Run every duty once; a failing duty is logged and the others still run."""
+async def run_sweep(duties: Sequence[SweepDuty]) -> SweepReport:
+    """Run every duty once, in order; a failing duty is logged and the others still run."""
     report = SweepReport()
-    duties: list[tuple[str, Callable[[], Awaitable[int]]]] = [
-        ("expired", services.bookings.expire_due)
-    ]
-    payments = services.payment_service
-    # After expiry, so links of bookings that just expired are stopped in the same pass.
-    duties += [
-        ("webhooks_retried", payments.retry_webhook_events),
-        ("payments_reconciled", payments.reconcile_pending),
-        ("payment_links_deactivated", payments.deactivate_expired_links),
-        ("refunds_followed", payments.follow_refunds),
-    ]
-    # Before the emails, so a booking adopted here gets its confirmation in this same pass.
-    duties += [
-        ("scheduling_recovered", services.scheduling.recovery.recover_lapsed),
-        ("calendar_cancelled", services.scheduling.recovery.cancel_for_cancelled),
-    ]
-    # Last: reminders are queued, then everything due (the news above included) is sent.
-    duties += [
-        ("reminders_queued", services.notifications.queue_reminders),
-        ("emails_sent", services.notifications.deliver_due),
-    ]
     for name, duty in duties:
         try:
             report.add(name, await duty())

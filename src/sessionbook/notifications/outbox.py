@@ -112,6 +112,21 @@ async def enqueue_reminder(session: AsyncSession, booking: Booking) -> bool:
     )
 
 
+class OutboxNews:
+    """Implements `bookings.ports.BookingNews`: the domains' news, queued in their transaction."""
+
+    async def payment_received(self, session: AsyncSession, booking: Booking) -> bool:
+        return await enqueue_payment_received(session, booking)
+
+    async def booking_confirmed(
+        self, session: AsyncSession, booking: Booking, *, resend_id: str | None = None
+    ) -> bool:
+        return await enqueue_booking_confirmed(session, booking, resend_id=resend_id)
+
+    async def booking_expired(self, session: AsyncSession, booking: Booking) -> bool:
+        return await enqueue_booking_expired(session, booking)
+
+
 class OutboxRepository:
     """Claims and settles outbox rows inside the caller's (SERVICE) transaction."""
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import structlog
 
+from sessionbook.bookings.models import Booking
 from sessionbook.payments.airwallex.errors import PaymentNotFound
 from sessionbook.payments.airwallex.gateway import PaymentGateway, PaymentIntent
 
@@ -45,6 +46,16 @@ class PaymentCheck:
     @property
     def paid(self) -> bool:
         return self.outcome is CheckOutcome.PAID
+
+
+def expected_payment(booking: Booking) -> ExpectedPayment:
+    """What a booking should be paid, as the confirmation compares it."""
+    return ExpectedPayment(
+        booking_id=str(booking.id),
+        link_id=booking.payment_link_id,
+        amount_cents=booking.amount_cents,
+        currency=booking.currency,
+    )
 
 
 async def check_payment(

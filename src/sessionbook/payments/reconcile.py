@@ -8,36 +8,54 @@ LOCKED on PostgreSQL) before any provider call, so several hosts never do the sa
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 
 import structlog
 
 from sessionbook.bookings.models import Booking, BookingStatus, PaymentStatus
 from sessionbook.bookings.repository import BookingRepository
-from sessionbook.core.db import SERVICE
+from sessionbook.core.db import SERVICE, Database
 from sessionbook.core.errors import ProviderUnavailable
 from sessionbook.payments.airwallex.errors import (
     PaymentNotFound,
     PaymentProviderError,
     PaymentRejected,
 )
-from sessionbook.payments.confirmation import ExpectedPayment, check_payment
+from sessionbook.payments.airwallex.gateway import PaymentGateway
+from sessionbook.payments.confirmation import check_payment, expected_payment
+from sessionbook.payments.confirmer import PaymentConfirmer
 from sessionbook.payments.repository import PaymentRepository
 from sessionbook.payments.settlement import LINK_DEACTIVATED
-
-if TYPE_CHECKING:
-    from sessionbook.payments.service import PaymentService
 
 log = structlog.get_logger(__name__)
 
 
 class Reconciler:
-    """The catching-up half of PaymentService; it applies changes through the service."""
+    """Catches up on payments: applies what it finds through the confirmer, retries events."""
 
-    def __init__(self, service: PaymentService) -> None:
-        self.service = service
-        self.database = service.database
-        self.gateway = service.gateway
+    def __init__(
+        self,
+        *,
+        database: Database,
+        gateway: PaymentGateway,
+        confirmer: PaymentConfirmer,
+        process_stored_event: Callable[[int], Awaitable[str]],
+        clock: Callable[[], datetime],
+        recheck_after: timedelta,
+        read_check_timeout: float,
+        webhook_lease: timedelta,
+        max_webhook_attempts: int,
+    ) -> None:
+        self.database = database
+        self.gateway = gateway
+        self.confirmer = confirmer
+        self.process_stored_event = process_stored_event
+        self.clock = clock
+        self.recheck_after = recheck_after
+        self.read_check_timeout = read_check_timeout
+        self.webhook_lease = webhook_lease
+        self.max_webhook_attempts = max_webhook_attempts
 
     async def refresh_if_stale(self, booking: Booking) -> Booking:
         """Re-check a pending booking not checked for a while, within a short time limit.
@@ -47,8 +65,8 @@ class Reconciler:
         """
         if booking.status != BookingStatus.PENDING or booking.payment_link_id is None:
             return booking
-        now = self.service.clock()
-        stale_before = now - self.service.recheck_after
+        now = self.clock()
+        stale_before = now - self.recheck_after
         if (booking.payment_checked_at or booking.created_at) >= stale_before:
             return booking
         async with self.database.transaction(SERVICE) as session:
@@ -58,26 +76,26 @@ class Reconciler:
         if not claimed:
             return booking  # another reader is checking it right now
         try:
-            async with asyncio.timeout(self.service.read_check_timeout):
+            async with asyncio.timeout(self.read_check_timeout):
                 check = await check_payment(self.gateway, expected_payment(booking))
         except (TimeoutError, PaymentProviderError) as exc:
             log.warning("payment_check_on_read_failed", booking_id=str(booking.id), error=repr(exc))
             return booking
-        refreshed = await self.service.apply_check(
+        refreshed = await self.confirmer.apply_check(
             booking.id, check, failure=None, source="status_check"
         )
         return refreshed or booking
 
     async def reconcile_pending(self, *, batch_size: int) -> int:
         """Confirm pending bookings not checked for a while; how many turned out paid."""
-        now = self.service.clock()
+        now = self.clock()
         async with self.database.transaction(SERVICE) as session:
             ids = await PaymentRepository(session).claim_pending_checks(
-                now=now, stale_before=now - self.service.recheck_after, limit=batch_size
+                now=now, stale_before=now - self.recheck_after, limit=batch_size
             )
         paid = 0
         for booking_id in ids:
-            booking = await self.service.confirm_payment(booking_id, source="sweep")
+            booking = await self.confirmer.confirm_payment(booking_id, source="sweep")
             if booking is not None and booking.payment_status == PaymentStatus.PAID:
                 paid += 1
         return paid
@@ -88,11 +106,11 @@ class Reconciler:
         A payment found on the last look is applied as usual: honoured on an expired booking,
         refunded automatically on a cancelled one.
         """
-        now = self.service.clock()
+        now = self.clock()
         async with self.database.transaction(SERVICE) as session:
             ids = await PaymentRepository(session).claim_links_to_deactivate(
                 now=now,
-                stale_before=now - self.service.recheck_after,
+                stale_before=now - self.recheck_after,
                 event_type=LINK_DEACTIVATED,
                 limit=batch_size,
             )
@@ -112,7 +130,7 @@ class Reconciler:
                 outcome = f"refused: {exc.code}"
             # Deactivated first, then looked at: a payment made before that moment is kept.
             check = await check_payment(self.gateway, expected_payment(booking))
-            await self.service.apply_check(
+            await self.confirmer.apply_check(
                 booking_id, check, failure=None, source="sweep", deactivated_outcome=outcome
             )
             done += 1
@@ -120,20 +138,20 @@ class Reconciler:
 
     async def retry_webhook_events(self, *, batch_size: int) -> int:
         """Process stored events whose retry time has come, or whose worker vanished."""
-        now = self.service.clock()
-        lease = self.service.webhook_lease
+        now = self.clock()
+        lease = self.webhook_lease
         async with self.database.transaction(SERVICE) as session:
             ids = await PaymentRepository(session).claim_due_events(
                 now=now,
                 abandoned_before=now - lease,
                 lease_until=now + lease,
-                max_attempts=self.service.max_webhook_attempts,
+                max_attempts=self.max_webhook_attempts,
                 limit=batch_size,
             )
         handled = 0
         for row_id in ids:
             try:
-                await self.service.process_stored_event(row_id)
+                await self.process_stored_event(row_id)
             except ProviderUnavailable:
                 raise  # Airwallex is down: stop this pass; the rows wait for their next turn
             except Exception:
@@ -141,13 +159,3 @@ class Reconciler:
                 continue
             handled += 1
         return handled
-
-
-def expected_payment(booking: Booking) -> ExpectedPayment:
-    """What a booking should be paid, as the confirmation compares it."""
-    return ExpectedPayment(
-        booking_id=str(booking.id),
-        link_id=booking.payment_link_id,
-        amount_cents=booking.amount_cents,
-        currency=booking.currency,
-    )

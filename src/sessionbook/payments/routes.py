@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from sessionbook.core.metrics import record_webhook_delivery
-from sessionbook.http.deps import ServicesDep
+from sessionbook.http.deps import service
+from sessionbook.payments.service import PaymentService
 
 router = APIRouter(prefix="/functions/v1")
 
+PaymentsDep = Annotated[PaymentService, Depends(service(PaymentService))]
+
 
 @router.post("/payment-webhook")
-async def payment_webhook(request: Request, services: ServicesDep) -> JSONResponse:
+async def payment_webhook(request: Request, payments: PaymentsDep) -> JSONResponse:
     # The raw bytes, not a parsed model: the signature covers exactly what was sent.
     body = await request.body()
     try:
-        receipt = await services.payment_service.receive_webhook(
+        receipt = await payments.receive_webhook(
             body,
             timestamp=request.headers.get("x-timestamp"),
             signature=request.headers.get("x-signature"),

@@ -13,18 +13,17 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from sessionbook.bookings.models import Booking, BookingStatus, PaymentStatus
-from sessionbook.bookings.repository import BookingRepository
+from sessionbook.bookings.models import Booking
+from sessionbook.bookings.ports import BookingNews
 from sessionbook.core.db import SERVICE, Database, utcnow
-from sessionbook.core.errors import ProviderUnavailable, RefundNotAllowed
+from sessionbook.core.errors import ProviderUnavailable
 from sessionbook.payments import webhook
 from sessionbook.payments.airwallex.errors import PaymentNotFound, PaymentProviderUnavailable
 from sessionbook.payments.airwallex.gateway import PaymentGateway
-from sessionbook.payments.confirmation import PaymentCheck, check_payment
-from sessionbook.payments.reconcile import Reconciler, expected_payment
+from sessionbook.payments.confirmer import PaymentConfirmer
+from sessionbook.payments.reconcile import Reconciler
 from sessionbook.payments.refunds import RefundResult, Refunds
 from sessionbook.payments.repository import PaymentRepository
-from sessionbook.payments.settlement import Settled, record_link_deactivated, settle
 from sessionbook.payments.webhook import EventKind, IncomingEvent, PaymentReferences
 
 log = structlog.get_logger(__name__)
@@ -53,6 +52,7 @@ class PaymentService:
         *,
         database: Database,
         gateway: PaymentGateway,
+        news: BookingNews,
         webhook_secret: str,
         scheduling_window: timedelta,
         clock: Callable[[], datetime] = utcnow,
@@ -67,11 +67,28 @@ class PaymentService:
         self.scheduling_window = scheduling_window
         self.clock = clock
         self.recheck_after = recheck_after
-        self.read_check_timeout = read_check_timeout
         self.webhook_lease = webhook_lease
         self.max_webhook_attempts = max_webhook_attempts
         self.refunds = Refunds(database=database, gateway=gateway, clock=clock)
-        self.reconciler = Reconciler(self)
+        self.confirmer = PaymentConfirmer(
+            database=database,
+            gateway=gateway,
+            refunds=self.refunds,
+            news=news,
+            scheduling_window=scheduling_window,
+            clock=clock,
+        )
+        self.reconciler = Reconciler(
+            database=database,
+            gateway=gateway,
+            confirmer=self.confirmer,
+            process_stored_event=self.process_stored_event,
+            clock=clock,
+            recheck_after=recheck_after,
+            read_check_timeout=read_check_timeout,
+            webhook_lease=webhook_lease,
+            max_webhook_attempts=max_webhook_attempts,
+        )
 
     # -- webhooks ------------------------------------------------------------------------
 
@@ -239,75 +256,10 @@ class PaymentService:
         hinted_intent_id: str | None = None,
         failure: str | None = None,
     ) -> Booking | None:
-        """Ask Airwallex whether this booking is paid and apply the answer; None if unknown.
-
-        Raises PaymentProviderUnavailable when Airwallex cannot be asked.
-        """
-        async with self.database.transaction(SERVICE) as session:
-            booking = await BookingRepository(session).by_id(booking_id)
-        if booking is None or booking.amount_cents == 0:
-            return booking
-        settled = booking.payment_status in (PaymentStatus.PAID, PaymentStatus.REFUNDED)
-        if failure is not None and (settled or booking.status != BookingStatus.PENDING):
-            return booking  # a failure can change only a booking still waiting for payment
-        if settled and hinted_intent_id == booking.payment_intent_id:
-            return booking  # this very payment is already recorded
-        check = await check_payment(
-            self.gateway, expected_payment(booking), hinted_intent_id=hinted_intent_id
+        """Ask Airwallex whether this booking is paid and apply the answer; None if unknown."""
+        return await self.confirmer.confirm_payment(
+            booking_id, source=source, hinted_intent_id=hinted_intent_id, failure=failure
         )
-        return await self.apply_check(booking_id, check, failure=failure, source=source)
-
-    async def apply_check(
-        self,
-        booking_id: uuid.UUID,
-        check: PaymentCheck,
-        *,
-        failure: str | None,
-        source: str,
-        deactivated_outcome: str | None = None,
-    ) -> Booking | None:
-        """Apply Airwallex's answer to the booking under its row lock; None if it is gone.
-
-        With `deactivated_outcome`, also note (once) that the booking's link was stopped.
-        """
-        now = self.clock()
-        async with self.database.transaction(SERVICE) as session:
-            bookings = BookingRepository(session)
-            payments = PaymentRepository(session)
-            booking = await bookings.by_id(booking_id, for_update=True)
-            if booking is None:
-                return None
-            result = await settle(
-                bookings,
-                payments,
-                booking,
-                check,
-                failure=failure,
-                source=source,
-                now=now,
-                scheduling_window=self.scheduling_window,
-            )
-            if deactivated_outcome is not None:
-                await record_link_deactivated(
-                    bookings, payments, booking, outcome=deactivated_outcome, now=now
-                )
-        if result is Settled.NEEDS_REFUND:
-            await self._refund_unwanted_payment(booking_id)
-        return booking
-
-    async def _refund_unwanted_payment(self, booking_id: uuid.UUID) -> None:
-        """Give back money paid for a booking already cancelled (it cannot be scheduled)."""
-        try:
-            await self.refunds.refund(
-                booking_id,
-                amount_cents=None,
-                reason="payment for a cancelled booking",
-                source="system",
-            )
-        except ProviderUnavailable:
-            log.warning("automatic_refund_deferred", booking_id=str(booking_id))
-        except RefundNotAllowed as exc:
-            log.error("automatic_refund_refused", booking_id=str(booking_id), reason=exc.message)
 
     # -- refunds -------------------------------------------------------------------------
 

@@ -14,7 +14,6 @@ import structlog
 from sessionbook.bookings.models import Booking, BookingStatus, PaymentStatus
 from sessionbook.bookings.repository import BookingRepository
 from sessionbook.bookings.transitions import record_change
-from sessionbook.notifications.outbox import enqueue_payment_received
 from sessionbook.payments.airwallex.gateway import PaymentIntent
 from sessionbook.payments.confirmation import CheckOutcome, PaymentCheck
 from sessionbook.payments.repository import PaymentRepository
@@ -137,8 +136,6 @@ async def _record_payment(
         payment_status=PaymentStatus.PAID,
         data={**data, "afterExpiry": after_expiry},
     )
-    # In the same transaction as the change: the email exists exactly when the payment does.
-    await enqueue_payment_received(bookings.session, booking)
     log.info("payment_confirmed", booking_id=str(booking.id), source=source)
     return Settled.PAID
 

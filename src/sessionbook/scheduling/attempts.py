@@ -1,6 +1,6 @@
 """One scheduling attempt after its slot is claimed: the Cal.com call and what follows it.
 
-Steps 2 and 3 of the scheme in `service`: Cal.com is asked with no transaction open, then the
+Steps 2 and 3 of the protocol in `lease`: Cal.com is asked with no transaction open, then the
 outcome is recorded under the row lock if the lease is still ours. Every way out either records
 the Cal.com booking, lets the claim go (nothing was made), or keeps the claim for recovery
 (unknown whether anything was made).
@@ -9,21 +9,24 @@ the Cal.com booking, lets the claim go (nothing was made), or keeps the claim fo
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 import structlog
 
 from sessionbook.bookings.models import Booking
+from sessionbook.bookings.ports import BookingNews
 from sessionbook.core.api_models import format_utc
 from sessionbook.core.db import Actor
 from sessionbook.core.errors import BookingNotSchedulable, ProviderUnavailable, SlotUnavailable
-from sessionbook.scheduling.calcom.calendar import CalBooking
-from sessionbook.scheduling.calcom.errors import CalendarError, CalendarUnavailable
-from sessionbook.scheduling.calcom.errors import SlotUnavailable as CalendarSlotTaken
-from sessionbook.scheduling.recovery import METADATA_KEY
-from sessionbook.scheduling.steps import (
+from sessionbook.scheduling.calcom.calendar import CalBooking, Calendar, Slot
+from sessionbook.scheduling.calcom.errors import (
+    CalendarError,
+    CalendarSlotTaken,
+    CalendarUnavailable,
+)
+from sessionbook.scheduling.changes import (
     CALENDAR_IN_DOUBT,
     FAILED,
     IN_DOUBT,
@@ -35,9 +38,8 @@ from sessionbook.scheduling.steps import (
     lease_active,
     release,
 )
-
-if TYPE_CHECKING:
-    from sessionbook.scheduling.service import SchedulingService
+from sessionbook.scheduling.lease import LeaseKeeper
+from sessionbook.scheduling.recovery import METADATA_KEY, Recovery
 
 log = structlog.get_logger(__name__)
 
@@ -74,11 +76,31 @@ class Attempt:
     look_first: bool
 
 
-class Attempts:
-    """Runs claimed attempts against Cal.com for a SchedulingService."""
+# (event type id, start, end, time zone, minutes) -> the slots Cal.com offers (maybe cached).
+SlotsOf = Callable[[int, datetime, datetime, str, int], Awaitable[list[Slot]]]
 
-    def __init__(self, scheduling: SchedulingService) -> None:
-        self.scheduling = scheduling
+
+class Attempts:
+    """Runs claimed attempts against Cal.com and records what came of them."""
+
+    def __init__(
+        self,
+        *,
+        calendar: Calendar,
+        lease_keeper: LeaseKeeper,
+        recovery: Recovery,
+        slots_of: SlotsOf,
+        on_change: Callable[[], None],
+        news: BookingNews,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.calendar = calendar
+        self.lease_keeper = lease_keeper
+        self.recovery = recovery
+        self.slots_of = slots_of
+        self.on_change = on_change
+        self.news = news
+        self.clock = clock
 
     async def carry_out(self, attempt: Attempt) -> Booking:
         """Steps 2 and 3: ask Cal.com, then record what it did (or let the claim go)."""
@@ -109,11 +131,11 @@ class Attempts:
 
     async def _write(self, attempt: Attempt) -> CalBooking:
         if attempt.moving_uid is not None:
-            return await self.scheduling.calendar.reschedule_booking(
+            return await self.calendar.reschedule_booking(
                 attempt.moving_uid, attempt.start, "Rescheduled by the customer"
             )
         attendee = attempt.attendee
-        return await self.scheduling.calendar.create_booking(
+        return await self.calendar.create_booking(
             event_type_id=attempt.event_type_id,
             start=attempt.start,
             duration_minutes=attempt.duration_minutes,
@@ -126,7 +148,7 @@ class Attempts:
         )
 
     async def _is_offered(self, attempt: Attempt) -> bool:
-        slots = await self.scheduling.slots_of(
+        slots = await self.slots_of(
             attempt.event_type_id, attempt.start, attempt.end, "UTC", attempt.duration_minutes
         )
         return any(slot.start == attempt.start for slot in slots)
@@ -134,7 +156,7 @@ class Attempts:
     async def _found_after_failure(self, attempt: Attempt, failure: CalendarError) -> CalBooking:
         """After a failed write: the booking Cal.com made anyway, or ProviderUnavailable."""
         try:
-            found = await self.scheduling.recovery.made_for(
+            found = await self.recovery.made_for(
                 attempt.booking_id,
                 attempt.attendee.email,
                 [(attempt.event_type_id, attempt.start, attempt.end)],
@@ -152,8 +174,8 @@ class Attempts:
 
     async def _earlier_booking(self, attempt: Attempt) -> CalBooking | None:
         """A booking an earlier, unconfirmed attempt made after all (Cal.com answered late)."""
-        now = self.scheduling.clock()
-        for made in await self.scheduling.calendar.find_bookings_by_metadata(
+        now = self.clock()
+        for made in await self.calendar.find_bookings_by_metadata(
             attendee_email=attempt.attendee.email,
             start_from=now,
             end_until=now + timedelta(days=400),
@@ -176,41 +198,42 @@ class Attempts:
     async def _give_up(
         self, attempt: Attempt, event_type: str, reason: str, *, keep_claims: bool = False
     ) -> None:
-        async with self.scheduling.database.transaction(attempt.actor) as session:
-            repos = Repos.of(session)
-            booking = await repos.bookings.by_id(attempt.booking_id, for_update=True)
-            if booking is None or booking.schedule_lease_until != attempt.lease:
-                return  # someone else settled it meanwhile; theirs is the word
+
+        async def release_claim(repos: Repos, booking: Booking, now: datetime) -> bool:
             await release(
                 repos,
                 booking,
-                now=self.scheduling.clock(),
+                now=now,
                 source="customer",
                 event_type=event_type,
                 data={"reason": reason, "start": format_utc(attempt.start)},
                 keep_claims=keep_claims,
             )
+            return True
+
+        released = await self.lease_keeper.finish_if_held(
+            attempt.actor, attempt.booking_id, attempt.lease, release_claim
+        )
+        if released is None:
+            return  # someone else settled it meanwhile; theirs is the word
         log.info("scheduling_failed", booking_id=str(attempt.booking_id), reason=reason)
 
     async def _complete(self, attempt: Attempt, made: CalBooking) -> Booking:
         compensate = False
-        async with self.scheduling.database.transaction(attempt.actor) as session:
-            repos = Repos.of(session)
-            booking = await repos.bookings.by_id(attempt.booking_id, for_update=True)
-            assert booking is not None  # bookings are never deleted
-            now = self.scheduling.clock()
+        async with self.lease_keeper.locked(attempt.actor, attempt.booking_id) as locked:
+            repos, booking, now = locked
             ours = booking.schedule_lease_until == attempt.lease or not lease_active(booking, now)
             if booking.cal_uid == made.uid:
                 pass  # a recovery adopted it while we were away
             elif ours and adoptable(booking) and booking.cal_uid == attempt.moving_uid:
-                await adopt(repos, booking, made, now=now, source="customer")
+                await adopt(repos, booking, made, news=self.news, now=now, source="customer")
             else:
                 compensate = True
-        self.scheduling.slot_cache.clear()
+        self.on_change()
         if compensate:
             # The booking changed under us (cancelled, or taken over after our lease lapsed):
             # the Cal.com booking we just made belongs to nothing, so it goes.
-            await self.scheduling.recovery.cancel_quietly(made.uid, "Superseded")
+            await self.recovery.cancel_quietly(made.uid, "Superseded")
             raise BookingNotSchedulable(
                 "This booking changed while it was being scheduled. Please check its status."
             )

@@ -11,8 +11,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from datetime import datetime, timedelta
+from typing import Protocol
 
 import structlog
 
@@ -20,26 +20,21 @@ from sessionbook.bookings.models import Booking, BookingStatus, PaymentStatus
 from sessionbook.bookings.transitions import record_change
 from sessionbook.core.db import ADMIN, Actor
 from sessionbook.core.errors import (
-    BookingExpired,
     BookingNotFound,
     BookingNotSchedulable,
     ProviderUnavailable,
     RefundNotAllowed,
 )
+from sessionbook.scheduling.calcom.calendar import Calendar
 from sessionbook.scheduling.calcom.errors import CalendarError, CalendarNotFound
-from sessionbook.scheduling.steps import (
-    BEING_SCHEDULED,
+from sessionbook.scheduling.changes import (
     CALENDAR_CANCELLED,
-    CALENDAR_IN_DOUBT,
     CANCELLED,
     Repos,
-    lease_active,
+    check_cutoff,
     locked_by_token,
-    pending_claims,
 )
-
-if TYPE_CHECKING:
-    from sessionbook.scheduling.service import SchedulingService
+from sessionbook.scheduling.lease import LeaseKeeper
 
 log = structlog.get_logger(__name__)
 
@@ -75,11 +70,6 @@ class _Plan:
 
 
 @dataclass(frozen=True, slots=True)
-class _NeedsRecovery:
-    booking_id: uuid.UUID
-
-
-@dataclass(frozen=True, slots=True)
 class _Canceller:
     """Who cancels: the customer by token (before the cutoff) or an operator by id (any time)."""
 
@@ -93,9 +83,20 @@ class _Canceller:
 class Cancellations:
     """Cancels a booking: by its token up to the cutoff before its start, or by an operator."""
 
-    def __init__(self, scheduling: SchedulingService, refunds: Refunder | None) -> None:
-        self.scheduling = scheduling
+    def __init__(
+        self,
+        *,
+        calendar: Calendar,
+        lease_keeper: LeaseKeeper,
+        refunds: Refunder | None,
+        cancellation_cutoff: timedelta,
+        on_change: Callable[[], None],
+    ) -> None:
+        self.calendar = calendar
+        self.lease_keeper = lease_keeper
         self.refunds = refunds
+        self.cancellation_cutoff = cancellation_cutoff
+        self.on_change = on_change
 
     async def cancel(self, token: str, token_hash: str, reason: str | None) -> Cancelled:
         customer = _Canceller(
@@ -126,21 +127,11 @@ class Cancellations:
         return await self._cancel(operator, reason)
 
     async def _cancel(self, who: _Canceller, reason: str | None) -> Cancelled:
-        for _ in range(2):
-            began = await self._begin(who, reason)
-            if isinstance(began, _Plan):
-                break
-            try:
-                await self.scheduling.recovery.recover(began.booking_id, source=who.source)
-            except CalendarError as exc:
-                raise ProviderUnavailable(CALENDAR_IN_DOUBT) from exc
-        else:
-            raise BookingNotSchedulable(BEING_SCHEDULED)
+        began = await self._begin(who, reason)
+        assert isinstance(began, _Plan)  # the rules never answer early: there is always work
         if began.cal_uid is not None:
             try:
-                await self.scheduling.calendar.cancel_booking(
-                    began.cal_uid, reason or who.refund_reason
-                )
+                await self.calendar.cancel_booking(began.cal_uid, reason or who.refund_reason)
             except CalendarNotFound:
                 pass  # nothing left to cancel there
             except CalendarError as exc:
@@ -151,65 +142,53 @@ class Cancellations:
         if began.refund_cents:
             await self._refund(began, who.refund_reason)
         booking = await self._finish(began)
-        self.scheduling.slot_cache.clear()
+        self.on_change()
         log.info("booking_cancelled", booking_id=str(booking.id), refund_cents=began.refund_cents)
         return Cancelled(booking=booking, refund_cents=began.refund_cents)
 
-    async def _begin(self, who: _Canceller, reason: str | None) -> _Plan | _NeedsRecovery:
-        scheduling = self.scheduling
-        actor = who.actor
-        expired = False
-        async with scheduling.database.transaction(actor) as session:
-            repos = Repos.of(session)
-            booking = await who.locate(repos)
-            now = scheduling.clock()
-            if booking.status == BookingStatus.EXPIRED or await scheduling.bookings.expire_if_due(
-                repos.bookings, booking, now, source=who.source
-            ):
-                expired = True
-            else:
-                if booking.status == BookingStatus.CANCELLED:
-                    raise BookingNotSchedulable("This booking is already cancelled.")
-                if booking.status == BookingStatus.PENDING:
-                    raise BookingNotSchedulable(
-                        "This booking is not paid, so there is nothing to cancel: it lapses by "
-                        "itself when its payment window ends."
-                    )
-                if who.enforce_cutoff:
-                    scheduling.check_cutoff(booking, now, "cancelled")
-                if lease_active(booking, now):
-                    raise BookingNotSchedulable(BEING_SCHEDULED)
-                if pending_claims(booking, list(await repos.claims.of_booking(booking.id))):
-                    return _NeedsRecovery(booking.id)
-                refund_cents = 0
-                if booking.payment_status == PaymentStatus.PAID and booking.amount_cents > 0:
-                    refund_cents = booking.amount_cents - booking.refunded_cents
-                if refund_cents and self.refunds is None:
-                    raise ProviderUnavailable(
-                        "Refunds cannot be made right now, so nothing was cancelled. Please retry."
-                    )
-                lease = now + scheduling.lease
-                booking.schedule_lease_until = lease
-                await record_change(
-                    repos.bookings,
-                    booking,
-                    event_type=STARTED,
-                    source=who.source,
-                    now=now,
-                    data={"reason": reason, "refundCents": refund_cents},
+    async def _begin(self, who: _Canceller, reason: str | None) -> _Plan | Booking:
+        async def check(repos: Repos, booking: Booking, now: datetime) -> Booking | None:
+            if booking.status == BookingStatus.CANCELLED:
+                raise BookingNotSchedulable("This booking is already cancelled.")
+            if booking.status == BookingStatus.PENDING:
+                raise BookingNotSchedulable(
+                    "This booking is not paid, so there is nothing to cancel: it lapses by "
+                    "itself when its payment window ends."
                 )
-                plan = _Plan(
-                    booking_id=booking.id,
-                    actor=actor,
-                    source=who.source,
-                    lease=lease,
-                    cal_uid=booking.cal_uid,
-                    refund_cents=refund_cents,
-                    reason=reason,
+            if who.enforce_cutoff:
+                check_cutoff(booking, now, self.cancellation_cutoff, "cancelled")
+            return None
+
+        async def take(repos: Repos, booking: Booking, now: datetime, lease: datetime) -> _Plan:
+            refund_cents = 0
+            if booking.payment_status == PaymentStatus.PAID and booking.amount_cents > 0:
+                refund_cents = booking.amount_cents - booking.refunded_cents
+            if refund_cents and self.refunds is None:
+                raise ProviderUnavailable(
+                    "Refunds cannot be made right now, so nothing was cancelled. Please retry."
                 )
-        if expired:
-            raise BookingExpired()
-        return plan
+            booking.schedule_lease_until = lease
+            await record_change(
+                repos.bookings,
+                booking,
+                event_type=STARTED,
+                source=who.source,
+                now=now,
+                data={"reason": reason, "refundCents": refund_cents},
+            )
+            return _Plan(
+                booking_id=booking.id,
+                actor=who.actor,
+                source=who.source,
+                lease=lease,
+                cal_uid=booking.cal_uid,
+                refund_cents=refund_cents,
+                reason=reason,
+            )
+
+        return await self.lease_keeper.begin(
+            actor=who.actor, source=who.source, locate=who.locate, check=check, take=take
+        )
 
     async def _refund(self, plan: _Plan, reason: str) -> None:
         assert self.refunds is not None  # checked before anything changed
@@ -227,29 +206,22 @@ class Cancellations:
             )
 
     async def _abandon(self, plan: _Plan) -> None:
-        scheduling = self.scheduling
-        async with scheduling.database.transaction(plan.actor) as session:
-            repos = Repos.of(session)
-            booking = await repos.bookings.by_id(plan.booking_id, for_update=True)
-            if booking is None or booking.schedule_lease_until != plan.lease:
-                return
+        async def hand_back(repos: Repos, booking: Booking, now: datetime) -> None:
             booking.schedule_lease_until = None
             await record_change(
                 repos.bookings,
                 booking,
                 event_type=FAILED,
                 source=plan.source,
-                now=scheduling.clock(),
+                now=now,
                 data={"reason": "calendar_unavailable"},
             )
 
+        await self.lease_keeper.finish_if_held(plan.actor, plan.booking_id, plan.lease, hand_back)
+
     async def _finish(self, plan: _Plan) -> Booking:
-        scheduling = self.scheduling
-        async with scheduling.database.transaction(plan.actor) as session:
-            repos = Repos.of(session)
-            booking = await repos.bookings.by_id(plan.booking_id, for_update=True)
-            assert booking is not None  # bookings are never deleted
-            now = scheduling.clock()
+        async with self.lease_keeper.locked(plan.actor, plan.booking_id) as locked:
+            repos, booking, now = locked
             await repos.claims.remove(await repos.claims.of_booking(booking.id))
             if (
                 plan.cal_uid is not None

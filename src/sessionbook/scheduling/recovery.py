@@ -15,12 +15,13 @@ from datetime import datetime, timedelta
 import structlog
 
 from sessionbook.bookings.models import BookingStatus
+from sessionbook.bookings.ports import BookingNews
 from sessionbook.bookings.transitions import record_change
 from sessionbook.core.api_models import format_utc
 from sessionbook.core.db import SERVICE, Database
 from sessionbook.scheduling.calcom.calendar import CalBooking, Calendar
 from sessionbook.scheduling.calcom.errors import CalendarError, CalendarNotFound
-from sessionbook.scheduling.steps import (
+from sessionbook.scheduling.changes import (
     CALENDAR_CANCELLED,
     RELEASED,
     Repos,
@@ -49,12 +50,14 @@ class Recovery:
         *,
         database: Database,
         calendar: Calendar,
+        news: BookingNews,
         lease: timedelta,
         clock: Callable[[], datetime],
         on_change: Callable[[], None],
     ) -> None:
         self.database = database
         self.calendar = calendar
+        self.news = news
         self.lease = lease
         self.clock = clock
         self.on_change = on_change
@@ -108,7 +111,13 @@ class Recovery:
             now = self.clock()
             if found and adoptable(booking):
                 await adopt(
-                    repos, booking, found[0], now=now, source=source, data={"recovered": True}
+                    repos,
+                    booking,
+                    found[0],
+                    news=self.news,
+                    now=now,
+                    source=source,
+                    data={"recovered": True},
                 )
                 unwanted = found[1:]
                 outcome = "adopted"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends
 
 from sessionbook.bookings.models import Booking
-from sessionbook.http.deps import BadTokenGuardDep, ServicesDep, TokenDep, rate_limited
+from sessionbook.http.deps import BadTokenGuardDep, TokenDep, rate_limited, service
 from sessionbook.scheduling.schemas import (
     CancelRequest,
     CancelResponse,
@@ -16,25 +18,28 @@ from sessionbook.scheduling.schemas import (
     SlotsResponse,
     parse_slots_query,
 )
+from sessionbook.scheduling.service import SchedulingService
 
 router = APIRouter(prefix="/functions/v1")
+
+SchedulingDep = Annotated[SchedulingService, Depends(service(SchedulingService))]
 
 
 @router.get("/booking-slots", dependencies=[Depends(rate_limited("slots"))])
 async def booking_slots(
     token: TokenDep,
-    services: ServicesDep,
+    scheduling: SchedulingDep,
     guard: BadTokenGuardDep,
     start: str | None = None,
     end: str | None = None,
     timezone: str | None = None,
 ) -> SlotsResponse:
-    return await slots_answer(token, services, guard, start, end, timezone)
+    return await slots_answer(token, scheduling, guard, start, end, timezone)
 
 
 async def slots_answer(
     token: str,
-    services: ServicesDep,
+    scheduling: SchedulingDep,
     guard: BadTokenGuardDep,
     start: str | None,
     end: str | None,
@@ -42,7 +47,7 @@ async def slots_answer(
 ) -> SlotsResponse:
     """The slots answer for a token, shared by the API route and the booking page's script."""
     query = parse_slots_query(start, end, timezone)
-    slots = await guard.run(lambda: services.scheduling.list_slots(token, query))
+    slots = await guard.run(lambda: scheduling.list_slots(token, query))
     return SlotsResponse(
         timezone=query.time_zone,
         slots=[SlotOut(start=slot.start, end=slot.end) for slot in slots],
@@ -51,10 +56,10 @@ async def slots_answer(
 
 @router.post("/booking-schedule", dependencies=[Depends(rate_limited("schedule"))])
 async def booking_schedule(
-    body: ScheduleRequest, services: ServicesDep, guard: BadTokenGuardDep
+    body: ScheduleRequest, scheduling: SchedulingDep, guard: BadTokenGuardDep
 ) -> ScheduleResponse:
     booking = await guard.run(
-        lambda: services.scheduling.schedule(
+        lambda: scheduling.schedule(
             body.booking_token,
             start=body.start_time,
             end=body.end_time,
@@ -67,10 +72,10 @@ async def booking_schedule(
 
 @router.post("/booking-reschedule", dependencies=[Depends(rate_limited("manage"))])
 async def booking_reschedule(
-    body: RescheduleRequest, services: ServicesDep, guard: BadTokenGuardDep
+    body: RescheduleRequest, scheduling: SchedulingDep, guard: BadTokenGuardDep
 ) -> ScheduleResponse:
     booking = await guard.run(
-        lambda: services.scheduling.reschedule(
+        lambda: scheduling.reschedule(
             body.booking_token, start=body.start_time, end=body.end_time, time_zone=body.timezone
         ),
     )
@@ -79,9 +84,9 @@ async def booking_reschedule(
 
 @router.post("/booking-cancel", dependencies=[Depends(rate_limited("manage"))])
 async def booking_cancel(
-    body: CancelRequest, services: ServicesDep, guard: BadTokenGuardDep
+    body: CancelRequest, scheduling: SchedulingDep, guard: BadTokenGuardDep
 ) -> CancelResponse:
-    cancelled = await guard.run(lambda: services.scheduling.cancel(body.booking_token, body.reason))
+    cancelled = await guard.run(lambda: scheduling.cancel(body.booking_token, body.reason))
     return CancelResponse(
         payment_status=cancelled.booking.payment_status,
         refund_cents=cancelled.refund_cents,

@@ -1,29 +1,21 @@
-"""Scheduling use cases: free slots, book after payment, move; the rules around Cal.com.
+"""Scheduling use cases: free slots, book after payment, move, cancel; the rules around Cal.com.
 
-How one booking gets exactly one Cal.com booking, however many requests race:
-
-1. In one short transaction the booking row is locked, the rules are checked, a claim on the
-   slot is inserted (unique per event type and start, so two bookings cannot both hold it) and
-   a lease is set on the booking (`schedule_lease_until`). A request finding a live lease is
-   answered 409 at once; it does not wait.
-2. Cal.com is called with no transaction open. Our booking id travels in its metadata.
-3. A second short transaction records the result, if the lease is still ours.
-
-A failure at step 2 is checked with Cal.com (by that metadata) before the claim is let go, so a
-booking made behind a lost answer is adopted rather than made twice. A crash between 2 and 3
-leaves a lapsed lease and a claim, which `Recovery` settles on the next request or sweep.
+One booking gets exactly one Cal.com booking, however many requests race: each change runs
+under the booking's lease (`lease`), the slot is claimed before Cal.com is called (unique per
+event type and start, so two bookings cannot both hold it), and our booking id travels in the
+Cal.com booking's metadata, so a booking made behind a lost answer is adopted, never made twice.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import structlog
 
 from sessionbook.bookings.models import Booking, BookingStatus
+from sessionbook.bookings.ports import BookingNews
 from sessionbook.bookings.service import BookingService
 from sessionbook.core.api_models import format_utc
 from sessionbook.core.db import SERVICE, Actor, Database, utcnow
@@ -39,21 +31,19 @@ from sessionbook.scheduling.attempts import Attempt, Attempts, Attendee
 from sessionbook.scheduling.calcom.calendar import Calendar, Slot
 from sessionbook.scheduling.calcom.errors import CalendarError
 from sessionbook.scheduling.cancellation import Cancellations, Cancelled, Refunder
+from sessionbook.scheduling.changes import (
+    UNCONFIRMED,
+    Repos,
+    check_cutoff,
+    locked_by_token,
+    take_slot,
+    token_hash_of,
+)
+from sessionbook.scheduling.lease import LeaseKeeper
 from sessionbook.scheduling.recovery import Recovery
 from sessionbook.scheduling.repository import ClaimRepository
 from sessionbook.scheduling.schemas import SlotsQuery
 from sessionbook.scheduling.slots import SlotCache, day_window, without_overlaps
-from sessionbook.scheduling.steps import (
-    BEING_SCHEDULED,
-    CALENDAR_IN_DOUBT,
-    UNCONFIRMED,
-    Repos,
-    lease_active,
-    locked_by_token,
-    pending_claims,
-    take_slot,
-    token_hash_of,
-)
 
 log = structlog.get_logger(__name__)
 
@@ -61,11 +51,6 @@ log = structlog.get_logger(__name__)
 # with its retries), so a live request never loses its lease to a recovery.
 DEFAULT_LEASE = timedelta(seconds=60)
 DEFAULT_SLOT_CACHE_SECONDS = 5.0
-
-
-@dataclass(frozen=True, slots=True)
-class _NeedsRecovery:
-    booking_id: uuid.UUID
 
 
 class SchedulingService:
@@ -77,6 +62,7 @@ class SchedulingService:
         database: Database,
         bookings: BookingService,
         calendar: Calendar,
+        news: BookingNews,
         cancellation_cutoff: timedelta,
         refunds: Refunder | None = None,
         lease: timedelta = DEFAULT_LEASE,
@@ -90,15 +76,38 @@ class SchedulingService:
         self.lease = lease
         self.clock = clock
         self.slot_cache = SlotCache(slot_cache_seconds)
+
+        # Tests move `self.clock`; the collaborators read it through this.
+        def now() -> datetime:
+            return self.clock()
+
         self.recovery = Recovery(
             database=database,
             calendar=calendar,
+            news=news,
             lease=lease,
-            clock=lambda: self.clock(),
+            clock=now,
             on_change=self.slot_cache.clear,
         )
-        self.cancellations = Cancellations(self, refunds)
-        self.attempts = Attempts(self)
+        self.lease_keeper = LeaseKeeper(
+            database=database, bookings=bookings, recovery=self.recovery, duration=lease, clock=now
+        )
+        self.attempts = Attempts(
+            calendar=calendar,
+            lease_keeper=self.lease_keeper,
+            recovery=self.recovery,
+            slots_of=self.slots_of,
+            on_change=self.slot_cache.clear,
+            news=news,
+            clock=now,
+        )
+        self.cancellations = Cancellations(
+            calendar=calendar,
+            lease_keeper=self.lease_keeper,
+            refunds=refunds,
+            cancellation_cutoff=cancellation_cutoff,
+            on_change=self.slot_cache.clear,
+        )
 
     async def cancel(self, token: str, reason: str | None) -> Cancelled:
         """Cancel the booking (and its Cal.com booking), refunding a paid one in full."""
@@ -186,85 +195,59 @@ class SchedulingService:
         moving: bool,
     ) -> Booking:
         token_hash = token_hash_of(token)
-        for _ in range(2):
-            began = await self._begin(token, token_hash, start, end, time_zone, notes, moving)
-            if isinstance(began, _NeedsRecovery):
-                # An earlier attempt never finished: ask Cal.com what it did before going on.
-                try:
-                    await self.recovery.recover(began.booking_id, source="customer")
-                except CalendarError as exc:
-                    raise ProviderUnavailable(CALENDAR_IN_DOUBT) from exc
-                continue
-            if isinstance(began, Booking):
-                return began
-            return await self.attempts.carry_out(began)
-        raise BookingNotSchedulable(BEING_SCHEDULED)
-
-    async def _begin(
-        self,
-        token: str,
-        token_hash: str,
-        start: datetime,
-        end: datetime,
-        time_zone: str | None,
-        notes: str | None,
-        moving: bool,
-    ) -> Attempt | Booking | _NeedsRecovery:
         actor = Actor.customer(token_hash)
-        expired = False
-        async with self.database.transaction(actor) as session:
-            repos = Repos.of(session)
-            booking = await locked_by_token(repos, token_hash, token)
-            now = self.clock()
-            if booking.status == BookingStatus.EXPIRED or await self.bookings.expire_if_due(
-                repos.bookings, booking, now, source="customer"
-            ):
-                expired = True
-            else:
-                self._check_state(booking, now, moving=moving)
-                minutes = booking.duration_minutes
-                if end - start != timedelta(minutes=minutes):
-                    raise ValidationFailed(
-                        f"This package's session lasts {minutes} minutes.",
-                        fields={"endTime": f"must be {minutes} minutes after startTime"},
-                    )
-                if moving and start == booking.scheduled_start:
-                    return booking  # already there: nothing to move
-                if start <= now:
-                    raise SlotUnavailable("That time has passed. Please pick a later time.")
-                if lease_active(booking, now):
-                    raise BookingNotSchedulable(BEING_SCHEDULED)
-                if pending_claims(booking, list(await repos.claims.of_booking(booking.id))):
-                    return _NeedsRecovery(booking.id)
-                event_type_id = booking.cal_event_type_id
-                lease = now + self.lease
-                await take_slot(
-                    repos,
-                    booking,
-                    event_type_id=event_type_id,
-                    start=start,
-                    end=end,
-                    lease=lease,
-                    now=now,
-                    data={"start": format_utc(start), "reschedule": moving},
+
+        async def check(repos: Repos, booking: Booking, now: datetime) -> Booking | None:
+            self._check_state(booking, now, moving=moving)
+            minutes = booking.duration_minutes
+            if end - start != timedelta(minutes=minutes):
+                raise ValidationFailed(
+                    f"This package's session lasts {minutes} minutes.",
+                    fields={"endTime": f"must be {minutes} minutes after startTime"},
                 )
-                if time_zone:
-                    booking.customer_timezone = time_zone
-                attempt = Attempt(
-                    booking_id=booking.id,
-                    actor=actor,
-                    lease=lease,
-                    event_type_id=event_type_id,
-                    start=start,
-                    end=end,
-                    duration_minutes=booking.duration_minutes,
-                    attendee=_attendee(booking, time_zone, notes),
-                    moving_uid=booking.cal_uid if moving else None,
-                    look_first=not moving and await repos.claims.has_event(booking.id, UNCONFIRMED),
-                )
-        if expired:
-            raise BookingExpired()
-        return attempt
+            if moving and start == booking.scheduled_start:
+                return booking  # already there: nothing to move
+            if start <= now:
+                raise SlotUnavailable("That time has passed. Please pick a later time.")
+            return None
+
+        async def take(repos: Repos, booking: Booking, now: datetime, lease: datetime) -> Attempt:
+            event_type_id = booking.cal_event_type_id
+            await take_slot(
+                repos,
+                booking,
+                event_type_id=event_type_id,
+                start=start,
+                end=end,
+                lease=lease,
+                now=now,
+                data={"start": format_utc(start), "reschedule": moving},
+            )
+            if time_zone:
+                booking.customer_timezone = time_zone
+            return Attempt(
+                booking_id=booking.id,
+                actor=actor,
+                lease=lease,
+                event_type_id=event_type_id,
+                start=start,
+                end=end,
+                duration_minutes=booking.duration_minutes,
+                attendee=_attendee(booking, time_zone, notes),
+                moving_uid=booking.cal_uid if moving else None,
+                look_first=not moving and await repos.claims.has_event(booking.id, UNCONFIRMED),
+            )
+
+        began = await self.lease_keeper.begin(
+            actor=actor,
+            source="customer",
+            locate=lambda repos: locked_by_token(repos, token_hash, token),
+            check=check,
+            take=take,
+        )
+        if isinstance(began, Booking):
+            return began
+        return await self.attempts.carry_out(began)
 
     def _check_state(self, booking: Booking, now: datetime, *, moving: bool) -> None:
         if booking.status == BookingStatus.CANCELLED:
@@ -280,17 +263,7 @@ class SchedulingService:
                 "This booking is not scheduled yet. Use booking-schedule to pick a time."
             )
         if moving:
-            self.check_cutoff(booking, now, "moved")
-
-    def check_cutoff(self, booking: Booking, now: datetime, verb: str) -> None:
-        """Refuse a change within the cutoff before the session starts."""
-        start = booking.scheduled_start
-        if start is not None and now > start - self.cancellation_cutoff:
-            hours = self.cancellation_cutoff / timedelta(hours=1)
-            raise BookingNotSchedulable(
-                f"A session can be {verb} only up to {hours:g} hours before it starts; "
-                f"this one starts at {format_utc(start)}."
-            )
+            check_cutoff(booking, now, self.cancellation_cutoff, "moved")
 
 
 def _attendee(booking: Booking, time_zone: str | None, notes: str | None) -> Attendee:

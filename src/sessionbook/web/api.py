@@ -13,12 +13,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from sessionbook.bookings.models import Booking, BookingStatus
+from sessionbook.bookings.routes import BookingsDep
 from sessionbook.core.api_models import RequestModel, ResponseModel, UtcDatetime
 from sessionbook.core.db import utcnow
 from sessionbook.core.errors import BookingNotFound, BookingNotSchedulable
-from sessionbook.http.deps import BadTokenGuardDep, ServicesDep, rate_limited
+from sessionbook.http.deps import BadTokenGuardDep, SettingsDep, rate_limited
 from sessionbook.notifications.ics import session_event
-from sessionbook.scheduling.routes import slots_answer
+from sessionbook.scheduling.routes import SchedulingDep, slots_answer
 from sessionbook.scheduling.schemas import (
     CancelResponse,
     PickedTime,
@@ -46,18 +47,18 @@ CookieTokenDep = Annotated[str, Depends(cookie_token)]
 
 
 async def cookie_booking(
-    token: CookieTokenDep, services: ServicesDep, guard: BadTokenGuardDep
+    token: CookieTokenDep, bookings: BookingsDep, guard: BadTokenGuardDep
 ) -> Booking:
     """The cookie's booking; unknown tokens count against the address like on the API."""
-    return await guard.run(lambda: services.bookings.find_by_token(token))
+    return await guard.run(lambda: bookings.find_by_token(token))
 
 
 CookieBookingDep = Annotated[Booking, Depends(cookie_booking)]
 
 
-async def same_origin_post(request: Request, services: ServicesDep) -> None:
+async def same_origin_post(request: Request, settings: SettingsDep) -> None:
     """CSRF: the POST must carry this browser's CSRF token and must not come from elsewhere."""
-    check_same_origin(request, services.settings, request.headers.get(CSRF_HEADER))
+    check_same_origin(request, settings, request.headers.get(CSRF_HEADER))
 
 
 class PageStatus(ResponseModel):
@@ -96,13 +97,13 @@ class Scheduled(ResponseModel):
 @router.get("/api/slots", dependencies=[Depends(rate_limited("slots"))])
 async def page_slots(
     token: CookieTokenDep,
-    services: ServicesDep,
+    scheduling: SchedulingDep,
     guard: BadTokenGuardDep,
     start: str | None = None,
     end: str | None = None,
     timezone: str | None = None,
 ) -> SlotsResponse:
-    return await slots_answer(token, services, guard, start, end, timezone)
+    return await slots_answer(token, scheduling, guard, start, end, timezone)
 
 
 @router.post(
@@ -110,10 +111,10 @@ async def page_slots(
     dependencies=[Depends(same_origin_post), Depends(rate_limited("schedule"))],
 )
 async def page_schedule(
-    body: PickedTime, token: CookieTokenDep, services: ServicesDep, guard: BadTokenGuardDep
+    body: PickedTime, token: CookieTokenDep, scheduling: SchedulingDep, guard: BadTokenGuardDep
 ) -> Scheduled:
     booking = await guard.run(
-        lambda: services.scheduling.schedule(
+        lambda: scheduling.schedule(
             token, start=body.start_time, end=body.end_time, time_zone=body.timezone, notes=None
         ),
     )
@@ -125,10 +126,10 @@ async def page_schedule(
     dependencies=[Depends(same_origin_post), Depends(rate_limited("manage"))],
 )
 async def page_reschedule(
-    body: PickedTime, token: CookieTokenDep, services: ServicesDep, guard: BadTokenGuardDep
+    body: PickedTime, token: CookieTokenDep, scheduling: SchedulingDep, guard: BadTokenGuardDep
 ) -> Scheduled:
     booking = await guard.run(
-        lambda: services.scheduling.reschedule(
+        lambda: scheduling.reschedule(
             token, start=body.start_time, end=body.end_time, time_zone=body.timezone
         ),
     )
@@ -140,9 +141,9 @@ async def page_reschedule(
     dependencies=[Depends(same_origin_post), Depends(rate_limited("manage"))],
 )
 async def page_cancel(
-    body: CancelBody, token: CookieTokenDep, services: ServicesDep, guard: BadTokenGuardDep
+    body: CancelBody, token: CookieTokenDep, scheduling: SchedulingDep, guard: BadTokenGuardDep
 ) -> CancelResponse:
-    cancelled = await guard.run(lambda: services.scheduling.cancel(token, body.reason))
+    cancelled = await guard.run(lambda: scheduling.cancel(token, body.reason))
     return CancelResponse(
         payment_status=cancelled.booking.payment_status,
         refund_cents=cancelled.refund_cents,
@@ -156,7 +157,7 @@ def _scheduled(booking: Booking) -> Scheduled:
 
 
 @router.get("/calendar.ics", dependencies=[Depends(rate_limited("status"))])
-async def calendar_file(booking: CookieBookingDep, services: ServicesDep) -> Response:
+async def calendar_file(booking: CookieBookingDep) -> Response:
     """The scheduled session as an RFC 5545 file; the same UID as the confirmation email's."""
     start, end = booking.scheduled_start, booking.scheduled_end
     if booking.status != BookingStatus.SCHEDULED or start is None or end is None:

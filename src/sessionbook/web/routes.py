@@ -14,7 +14,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from sessionbook.bookings.models import Booking
-from sessionbook.bootstrap import Services
 from sessionbook.catalog.models import Package
 from sessionbook.core.db import utcnow
 from sessionbook.core.errors import (
@@ -23,8 +22,9 @@ from sessionbook.core.errors import (
     RateLimited,
     ValidationFailed,
 )
-from sessionbook.http.deps import BadTokenGuardDep, ClientAddressDep, ServicesDep, rate_limited
+from sessionbook.http.deps import BadTokenGuardDep, ClientAddressDep, LimitsDep, rate_limited
 from sessionbook.http.middleware import PAGE_CSP
+from sessionbook.web.deps import PageServices, PageServicesDep
 from sessionbook.web.formatting import selectable_zones
 from sessionbook.web.forms import DetailsForm
 from sessionbook.web.session import (
@@ -47,12 +47,12 @@ MAX_WEEKS_AHEAD = 12
 
 
 @router.get("/", response_class=HTMLResponse)
-async def choose_package(request: Request, services: ServicesDep) -> Response:
+async def choose_package(request: Request, services: PageServicesDep) -> Response:
     return await _choice_page(request, services, request.query_params.get("package"))
 
 
 @router.get("/book/details", response_class=HTMLResponse)
-async def details_form(request: Request, services: ServicesDep) -> Response:
+async def details_form(request: Request, services: PageServicesDep) -> Response:
     package_id = request.query_params.get("package", "")
     package = await services.catalog.on_sale_by_id(package_id)
     if package is None:
@@ -62,7 +62,7 @@ async def details_form(request: Request, services: ServicesDep) -> Response:
 
 @router.post("/book/details", response_class=HTMLResponse)
 async def submit_details(
-    request: Request, services: ServicesDep, address: ClientAddressDep
+    request: Request, services: PageServicesDep, limits: LimitsDep, address: ClientAddressDep
 ) -> Response:
     submitted = dict(await request.form())
     form = DetailsForm.from_submission(submitted)
@@ -82,7 +82,7 @@ async def submit_details(
         notice = ("error", "Please correct the highlighted fields.")
         return _details_page(request, services, package, form, notice=notice, status_code=400)
     try:
-        await rate_limited("create")(services, address)
+        await rate_limited("create")(services.settings, limits, address)
         created = await services.bookings.create(booking_request)
     except RateLimited as exc:
         notice = ("error", f"Too many bookings from here. Please wait {exc.retry_after} s.")
@@ -105,7 +105,7 @@ async def submit_details(
 
 @router.get("/book", response_class=HTMLResponse)
 async def booking_page(
-    request: Request, services: ServicesDep, guard: BadTokenGuardDep
+    request: Request, services: PageServicesDep, guard: BadTokenGuardDep
 ) -> Response:
     settings = services.settings
     if "token" in request.query_params:
@@ -132,7 +132,7 @@ async def booking_page(
     return _booking_page(request, services, booking)
 
 
-def _booking_page(request: Request, services: Services, booking: Booking) -> Response:
+def _booking_page(request: Request, services: PageServices, booking: Booking) -> Response:
     view = booking_view(booking)
     context: dict[str, Any] = {"booking": view}
     if view.name in (SCHEDULE, CONFIRMED):
@@ -149,7 +149,7 @@ def _booking_page(request: Request, services: Services, booking: Booking) -> Res
 
 
 async def _choice_page(
-    request: Request, services: Services, selected: str | None, *, error: str | None = None
+    request: Request, services: PageServices, selected: str | None, *, error: str | None = None
 ) -> Response:
     packages = await services.catalog.on_sale()
     if all(package.id != selected for package in packages):
@@ -162,7 +162,7 @@ async def _choice_page(
 
 def _details_page(
     request: Request,
-    services: Services,
+    services: PageServices,
     package: Package,
     form: DetailsForm,
     *,
@@ -180,7 +180,7 @@ def _details_page(
 
 def _page(
     request: Request,
-    services: Services,
+    services: PageServices,
     name: str,
     context: dict[str, Any],
     *,

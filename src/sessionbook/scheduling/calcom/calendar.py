@@ -92,7 +92,7 @@ class Calendar(Protocol):
     ) -> CalBooking:
         """Book `start`. Never retried inside: a lost answer may still mean "booked".
 
-        Raises SlotUnavailable when the provider refuses the time. After CalendarUnavailable the
+        Raises CalendarSlotTaken when the provider refuses the time. After CalendarUnavailable the
         caller should look the booking up with `find_bookings_by_metadata` before trying again.
         """
         ...

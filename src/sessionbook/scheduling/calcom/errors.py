@@ -43,7 +43,7 @@ class CalendarRateLimited(CalendarUnavailable):
         self.retry_after = retry_after
 
 
-class SlotUnavailable(CalendarError):
+class CalendarSlotTaken(CalendarError):
     """The provider refused the time: taken, outside availability, too soon or too far ahead."""
 
 

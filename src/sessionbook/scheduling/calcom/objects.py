@@ -18,8 +18,8 @@ from sessionbook.scheduling.calcom.errors import (
     CalendarNotFound,
     CalendarRateLimited,
     CalendarRejected,
+    CalendarSlotTaken,
     CalendarUnavailable,
-    SlotUnavailable,
 )
 
 # Cal.com blocks a key for 60 s once its minute budget is spent; without a hint, wait that long.
@@ -76,7 +76,7 @@ def error_from(response: httpx.Response, *, slot_errors: bool) -> CalendarError:
     if status == 404:
         return CalendarNotFound(message, code=code, status_code=status)
     if slot_errors and _means_slot_unavailable(status, code, message):
-        return SlotUnavailable(message, code=code, status_code=status)
+        return CalendarSlotTaken(message, code=code, status_code=status)
     return CalendarRejected(message, code=code, status_code=status)
 
 

@@ -8,19 +8,19 @@ fencing token: whoever set that exact instant is the one allowed to finish the a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessionbook.bookings.models import Booking, BookingStatus
+from sessionbook.bookings.ports import BookingNews
 from sessionbook.bookings.repository import BookingRepository
 from sessionbook.bookings.tokens import hash_token, hashes_match, is_well_formed
 from sessionbook.bookings.transitions import record_change
 from sessionbook.core.api_models import format_utc
-from sessionbook.core.errors import BookingNotFound, SlotUnavailable
-from sessionbook.notifications.outbox import enqueue_booking_confirmed
+from sessionbook.core.errors import BookingNotFound, BookingNotSchedulable, SlotUnavailable
 from sessionbook.scheduling.calcom.calendar import CalBooking
 from sessionbook.scheduling.models import SlotClaim
 from sessionbook.scheduling.repository import ClaimRepository
@@ -80,6 +80,17 @@ def lease_active(booking: Booking, now: datetime) -> bool:
     return booking.schedule_lease_until is not None and booking.schedule_lease_until > now
 
 
+def check_cutoff(booking: Booking, now: datetime, cutoff: timedelta, verb: str) -> None:
+    """Refuse a change within `cutoff` before the session starts."""
+    start = booking.scheduled_start
+    if start is not None and now > start - cutoff:
+        hours = cutoff / timedelta(hours=1)
+        raise BookingNotSchedulable(
+            f"A session can be {verb} only up to {hours:g} hours before it starts; "
+            f"this one starts at {format_utc(start)}."
+        )
+
+
 def pending_claims(booking: Booking, claims: list[SlotClaim]) -> list[SlotClaim]:
     """Claims that are not the held slot of the booking's current Cal.com booking."""
     if booking.status != BookingStatus.SCHEDULED or booking.scheduled_start is None:
@@ -132,6 +143,7 @@ async def adopt(
     booking: Booking,
     made: CalBooking,
     *,
+    news: BookingNews,
     now: datetime,
     source: str,
     data: dict[str, Any] | None = None,
@@ -180,7 +192,7 @@ async def adopt(
         data=details,
     )
     # In the same transaction: the confirmation exists if and only if the booking is scheduled.
-    await enqueue_booking_confirmed(repos.bookings.session, booking)
+    await news.booking_confirmed(repos.bookings.session, booking)
 
 
 async def release(
