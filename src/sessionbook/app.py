@@ -8,11 +8,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from sessionbook.admin.package_routes import router as admin_packages_router
 from sessionbook.admin.routes import install_admin
 from sessionbook.bookings.routes import router as bookings_router
 from sessionbook.bookings.service import BookingService
 from sessionbook.bootstrap import Services, build_services, check_providers, mount_sandboxes
-from sessionbook.admin.package_routes import router as admin_packages_router
 from sessionbook.catalog.routes import router as catalog_router
 from sessionbook.catalog.service import CatalogService
 from sessionbook.core.db import Database

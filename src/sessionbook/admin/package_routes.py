@@ -17,8 +17,8 @@ from sessionbook.admin.pages import AdminSite
 from sessionbook.admin.routes import checked_form, require_admin
 from sessionbook.catalog.defaults import SANDBOX_EVENT_TYPES
 from sessionbook.catalog.models import Package
-from sessionbook.catalog.service import ChangeAuthor, PackageNotFound, PackageRefused
 from sessionbook.catalog.routes import CatalogDep
+from sessionbook.catalog.service import ChangeAuthor, PackageNotFound, PackageRefused
 from sessionbook.http.deps import ClientAddressDep
 
 router = APIRouter(prefix="/admin/packages", include_in_schema=False)

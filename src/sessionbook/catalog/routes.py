@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 
 from sessionbook.catalog.models import Package
-from sessionbook.core.api_models import ResponseModel
 from sessionbook.catalog.service import CatalogService
+from sessionbook.core.api_models import ResponseModel
 from sessionbook.http.deps import service
 
 CatalogDep = Annotated[CatalogService, Depends(service(CatalogService))]

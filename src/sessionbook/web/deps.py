@@ -8,14 +8,13 @@ from typing import Annotated
 from fastapi import Depends
 
 from sessionbook.bookings.routes import BookingsDep
-from sessionbook.catalog.routes import CatalogDep
 from sessionbook.bookings.service import BookingService
+from sessionbook.catalog.routes import CatalogDep
 from sessionbook.catalog.service import CatalogService
 from sessionbook.core.settings import Settings
 from sessionbook.http.deps import SettingsDep
 from sessionbook.scheduling.routes import SchedulingDep
 from sessionbook.scheduling.service import SchedulingService
-
 
 
 @dataclass(frozen=True, slots=True)
