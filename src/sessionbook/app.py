@@ -172,7 +172,7 @@ def _form_targets(settings: Settings) -> str:
 
 
 def _mount_airwallex_sandbox(app: FastAPI, settings: Settings) -> None:
-    from sessionbook.sandbox.airwallex import create_airwallex_sandbox
+    from sessionbook_sandbox.airwallex import create_airwallex_sandbox
 
     app.mount(
         AIRWALLEX_SANDBOX_PATH,

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from sessionbook.app import create_app
-from sessionbook.sandbox.cal import EventTypeSpec, create_cal_sandbox
 from sessionbook.settings import Settings
+from sessionbook_sandbox.cal import EventTypeSpec, create_cal_sandbox
 from tests.scheduling.conftest import API_KEY
 from tests.support.live_server import free_port, live_server
 

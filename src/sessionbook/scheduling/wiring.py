@@ -58,7 +58,7 @@ def build_calendar(settings: Settings) -> CalComClient:
 
 def mount_cal_sandbox(app: FastAPI, settings: Settings, catalog: Catalog) -> None:
     """Serve the Cal.com stand-in with one event type per package, as long as the catalog says."""
-    from sessionbook.sandbox.cal import EventTypeSpec, create_cal_sandbox
+    from sessionbook_sandbox.cal import EventTypeSpec, create_cal_sandbox
 
     event_types = {
         package.cal_event_type_id: EventTypeSpec(

@@ -26,8 +26,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from sessionbook.payments.client import API_VERSION
-from sessionbook.sandbox.airwallex_faults import FaultInjector
-from sessionbook.sandbox.airwallex_store import (
+from sessionbook_sandbox.airwallex_faults import FaultInjector
+from sessionbook_sandbox.airwallex_store import (
     INTENT_REQUIRES_PAYMENT_METHOD,
     INTENT_SUCCEEDED,
     LINK_PAID,
@@ -44,7 +44,7 @@ from sessionbook.sandbox.airwallex_store import (
     timestamp,
     utcnow,
 )
-from sessionbook.sandbox.airwallex_webhooks import WebhookDispatcher
+from sessionbook_sandbox.airwallex_webhooks import WebhookDispatcher
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sessionbook.payments.money import MoneyError, amount_to_cents, normalise_currency
-from sessionbook.sandbox.airwallex_core import AirwallexSandbox
-from sessionbook.sandbox.airwallex_store import APIError, utcnow
+from sessionbook_sandbox.airwallex_core import AirwallexSandbox
+from sessionbook_sandbox.airwallex_store import APIError, utcnow
 
 Handler = Callable[[Request], Any]
 

@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 
 from sessionbook.payments.signature import sign
-from sessionbook.sandbox.airwallex_store import timestamp, utcnow
+from sessionbook_sandbox.airwallex_store import timestamp, utcnow
 
 
 @dataclass

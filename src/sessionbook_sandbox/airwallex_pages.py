@@ -18,8 +18,8 @@ from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from sessionbook.payments.money import minor_units
-from sessionbook.sandbox.airwallex_core import AirwallexSandbox
-from sessionbook.sandbox.airwallex_store import LINK_PAID, APIError, LinkRecord, utcnow
+from sessionbook_sandbox.airwallex_core import AirwallexSandbox
+from sessionbook_sandbox.airwallex_store import LINK_PAID, APIError, LinkRecord, utcnow
 
 CSS_PATH = "/assets/airwallex-sandbox.css"
 _CSS = """
