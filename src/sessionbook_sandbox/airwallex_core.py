@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sessionbook.payments.client import API_VERSION
+from sessionbook_sandbox.airwallex_contract import SERVED_API_VERSION
 from sessionbook_sandbox.airwallex_faults import FaultInjector
 from sessionbook_sandbox.airwallex_store import (
     INTENT_REQUIRES_PAYMENT_METHOD,
@@ -61,7 +61,7 @@ class SandboxConfig:
     webhook_timeout_seconds: float
     refund_step_seconds: float
     account_id: str = "acct_sandbox_sessionbook"
-    webhook_version: str = API_VERSION
+    webhook_version: str = SERVED_API_VERSION
 
 
 class AirwallexSandbox:
