@@ -13,7 +13,7 @@ from datetime import time
 from starlette.applications import Starlette
 
 from sessionbook.core.settings import SANDBOX_EVENT_TYPE_IDS, PackageId
-from sessionbook.sandbox.airwallex import create_airwallex_sandbox
+from sessionbook_sandbox.airwallex import create_airwallex_sandbox
 
 AIRWALLEX_CLIENT_ID = "bench-client-id"
 AIRWALLEX_API_KEY = "bench-api-key"
@@ -41,7 +41,7 @@ def airwallex() -> Starlette:
 
 def cal() -> Starlette:
     """The Cal.com stand-in, open around the clock so that thousands of slots are free."""
-    from sessionbook.sandbox.cal import EventTypeSpec, create_cal_sandbox
+    from sessionbook_sandbox.cal import EventTypeSpec, create_cal_sandbox
 
     whole_day = ((time(0), time(0)),)
     return create_cal_sandbox(

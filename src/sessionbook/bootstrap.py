@@ -261,7 +261,7 @@ def mount_sandboxes(app: FastAPI, services: Services) -> None:
 
 
 def _mount_airwallex_sandbox(app: FastAPI, settings: Settings) -> None:
-    from sessionbook.sandbox.airwallex import create_airwallex_sandbox
+    from sessionbook_sandbox.airwallex import create_airwallex_sandbox
 
     app.mount(
         AIRWALLEX_SANDBOX_PATH,
@@ -282,7 +282,7 @@ def _mount_cal_sandbox(app: FastAPI, settings: Settings) -> None:
     Fixed rather than read from the packages: the coach may create a package later, and it
     must find an event type of its length already there.
     """
-    from sessionbook.sandbox.cal import EventTypeSpec, create_cal_sandbox
+    from sessionbook_sandbox.cal import EventTypeSpec, create_cal_sandbox
 
     event_types = {
         event_type.id: EventTypeSpec(

@@ -28,8 +28,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sessionbook.core.settings import SANDBOX_EVENT_TYPE_IDS
-from sessionbook.sandbox.airwallex import create_airwallex_sandbox
-from sessionbook.sandbox.cal import EventTypeSpec, create_cal_sandbox
+from sessionbook_sandbox.airwallex import create_airwallex_sandbox
+from sessionbook_sandbox.cal import EventTypeSpec, create_cal_sandbox
 from tests.support.live_server import free_port, live_server
 
 CLIENT_ID = "cluster-client"

@@ -19,7 +19,7 @@ from starlette.routing import Mount, Route
 from sessionbook.core.db import Database
 from sessionbook.payments.airwallex.client import AirwallexClient
 from sessionbook.payments.airwallex.gateway import PaymentLink
-from sessionbook.sandbox.airwallex import create_airwallex_sandbox
+from sessionbook_sandbox.airwallex import create_airwallex_sandbox
 from tests.conftest import DatabaseUnderTest, RunningServer, run_server
 from tests.payments.shop import Shop, in_app_airwallex, make_fast
 from tests.support.live_server import free_port, live_server

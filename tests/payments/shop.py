@@ -20,7 +20,7 @@ from sessionbook.bootstrap import AIRWALLEX_SANDBOX_PATH
 from sessionbook.core.db import SERVICE, Database
 from sessionbook.payments.airwallex.signature import sign
 from sessionbook.payments.models import PaymentRefund, WebhookEvent
-from sessionbook.sandbox.airwallex_core import AirwallexSandbox
+from sessionbook_sandbox.airwallex_core import AirwallexSandbox
 from tests.conftest import RunningServer
 
 T = TypeVar("T")

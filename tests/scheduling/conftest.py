@@ -12,8 +12,8 @@ import pytest
 from fastapi import FastAPI
 
 from sessionbook.core.db import Database
-from sessionbook.sandbox.cal import EventTypeSpec, create_cal_sandbox
 from sessionbook.scheduling.calcom.client import CalComClient
+from sessionbook_sandbox.cal import EventTypeSpec, create_cal_sandbox
 from tests.conftest import RunningServer
 from tests.scheduling.flow import Flow
 from tests.support.live_server import free_port, live_server

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from structlog.testing import capture_logs
 
-from sessionbook.sandbox.cal import create_cal_sandbox
 from sessionbook.scheduling.calcom.client import CalComClient
 from sessionbook.scheduling.calcom.errors import (
     CalendarAuthFailed,
@@ -15,6 +14,7 @@ from sessionbook.scheduling.calcom.errors import (
     CalendarSlotTaken,
     CalendarUnavailable,
 )
+from sessionbook_sandbox.cal import create_cal_sandbox
 from tests.scheduling.conftest import API_KEY, EVENT_TYPES, SINGLE, Sandbox
 from tests.support.live_server import free_port, live_server
 

@@ -16,7 +16,7 @@ import pytest
 from sessionbook.app import create_app
 from sessionbook.core import migrate
 from sessionbook.core.settings import Settings
-from sessionbook.sandbox.cal import EventTypeSpec, create_cal_sandbox
+from sessionbook_sandbox.cal import EventTypeSpec, create_cal_sandbox
 from tests.scheduling.conftest import API_KEY
 from tests.support.live_server import free_port, live_server
 

@@ -4,6 +4,12 @@ Paths and codes from the OpenAPI spec (github.com/airwallex/airwallex-openapi): 
 create link 200, refund create 201, everything else 200; list answers are {has_more, items}
 with `page_num` (from 0) and `page_size`. Bad input answers 400 {code: "validation_error",
 source: <field>, message}; an unknown id answers 404 {code: "resource_not_found"}.
+
+Every call may carry `x-api-version`; without it the account's pinned version applies, which
+for the stand-in is SERVED_API_VERSION. Any other value is refused with 400 validation_error
+(source `x-api-version`). Airwallex documents no body for an unknown version; for a real but
+different version it would answer in that version's shapes, which the stand-in does not model,
+so refusing is better than answering a client in shapes it did not ask for.
 """
 
 from __future__ import annotations
@@ -18,9 +24,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from sessionbook.payments.airwallex.money import MoneyError, amount_to_cents, normalise_currency
-from sessionbook.sandbox.airwallex_core import AirwallexSandbox
-from sessionbook.sandbox.airwallex_store import APIError, utcnow
+from sessionbook_sandbox.airwallex_contract import (
+    API_KEY_HEADER,
+    API_VERSION_HEADER,
+    CLIENT_ID_HEADER,
+    SERVED_API_VERSION,
+)
+from sessionbook_sandbox.airwallex_core import AirwallexSandbox
+from sessionbook_sandbox.airwallex_money import (
+    has_too_many_decimals,
+    is_currency_code,
+    is_too_precise_for_json,
+)
+from sessionbook_sandbox.airwallex_store import APIError, utcnow
 
 Handler = Callable[[Request], Any]
 
@@ -31,14 +47,16 @@ def api_routes(sandbox: AirwallexSandbox) -> list[Route]:
     def authed(handler: Handler) -> Handler:
         async def guarded(request: Request) -> Response:
             sandbox.check_bearer(request.headers.get("authorization"))
+            check_api_version(request)
             result: Response = await handler(request)
             return result
 
         return guarded
 
     async def login(request: Request) -> Response:
+        check_api_version(request)
         answer = await sandbox.login(
-            request.headers.get("x-client-id"), request.headers.get("x-api-key")
+            request.headers.get(CLIENT_ID_HEADER), request.headers.get(API_KEY_HEADER)
         )
         return JSONResponse(answer, status_code=201)
 
@@ -167,6 +185,19 @@ def api_routes(sandbox: AirwallexSandbox) -> list[Route]:
     ]
 
 
+def check_api_version(request: Request) -> None:
+    """Refuse a call that asks for a contract other than the one the stand-in serves."""
+    requested = request.headers.get(API_VERSION_HEADER)
+    if requested is None or requested == SERVED_API_VERSION:
+        return
+    raise APIError(
+        400,
+        "validation_error",
+        f"API version {requested!r} is not served here; this account uses {SERVED_API_VERSION}",
+        source=API_VERSION_HEADER,
+    )
+
+
 async def read_json(request: Request) -> dict[str, Any]:
     """The JSON object body (empty when there is none), numbers with decimals kept exact."""
     raw = await request.body()
@@ -209,12 +240,9 @@ def _flag(body: Mapping[str, Any], key: str) -> bool:
 
 def _currency(body: Mapping[str, Any]) -> str:
     value = body.get("currency")
-    if not isinstance(value, str) or value != value.strip().upper():
+    if not is_currency_code(value):
         raise _invalid("currency", "currency must be provided as an upper-case ISO 4217 code")
-    try:
-        return normalise_currency(value)
-    except MoneyError as exc:
-        raise _invalid("currency", str(exc)) from exc
+    return value
 
 
 def _amount(body: Mapping[str, Any], currency: str) -> Decimal:
@@ -224,10 +252,10 @@ def _amount(body: Mapping[str, Any], currency: str) -> Decimal:
     amount = Decimal(value)
     if amount <= 0:
         raise _invalid("amount", "amount must be greater than 0")
-    try:
-        amount_to_cents(amount, currency)
-    except MoneyError as exc:
-        raise _invalid("amount", f"amount has more decimal places than {currency} allows") from exc
+    if has_too_many_decimals(amount, currency):
+        raise _invalid("amount", f"amount has more decimal places than {currency} allows")
+    if is_too_precise_for_json(amount):
+        raise _invalid("amount", "amount has too many digits")
     return amount
 
 

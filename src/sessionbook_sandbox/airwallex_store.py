@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sessionbook.payments.airwallex.money import json_number
+from sessionbook_sandbox.airwallex_money import to_json_number
 
 LINK_UNPAID = "UNPAID"
 LINK_PAID = "PAID"
@@ -105,7 +105,7 @@ class LinkRecord:
             "url": self.url,
             "title": self.title,
             "description": self.description,
-            "amount": json_number(self.amount),
+            "amount": to_json_number(self.amount),
             "currency": self.currency,
             "reusable": self.reusable,
             "active": self.active,
@@ -141,7 +141,7 @@ class AttemptRecord:
         payload: dict[str, Any] = {
             "id": self.id,
             "payment_intent_id": self.payment_intent_id,
-            "amount": json_number(self.amount),
+            "amount": to_json_number(self.amount),
             "currency": self.currency,
             "status": self.status,
             "payment_method": {"type": "card", "card": {"brand": "visa", "last4": "4242"}},
@@ -172,13 +172,13 @@ class IntentRecord:
         payload: dict[str, Any] = {
             "id": self.id,
             "request_id": self.request_id,
-            "amount": json_number(self.amount),
+            "amount": to_json_number(self.amount),
             "currency": self.currency,
             "status": self.status,
             "merchant_order_id": self.merchant_order_id,
             "metadata": dict(self.metadata),
             "payment_link_id": self.payment_link_id,
-            "captured_amount": json_number(self.captured_amount),
+            "captured_amount": to_json_number(self.captured_amount),
             "created_at": timestamp(self.created_at),
             "updated_at": timestamp(self.updated_at),
         }
@@ -207,7 +207,7 @@ class RefundRecord:
             "request_id": self.request_id,
             "payment_intent_id": self.payment_intent_id,
             "payment_attempt_id": self.payment_attempt_id,
-            "amount": json_number(self.amount),
+            "amount": to_json_number(self.amount),
             "currency": self.currency,
             "reason": self.reason,
             "metadata": dict(self.metadata),

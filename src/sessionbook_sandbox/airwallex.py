@@ -20,12 +20,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.templating import Jinja2Templates
 
-from sessionbook.sandbox.airwallex_api import api_routes
-from sessionbook.sandbox.airwallex_core import AirwallexSandbox, SandboxConfig
-from sessionbook.sandbox.airwallex_faults import FaultMiddleware
-from sessionbook.sandbox.airwallex_hooks import hook_routes
-from sessionbook.sandbox.airwallex_pages import page_routes
-from sessionbook.sandbox.airwallex_store import APIError
+from sessionbook_sandbox.airwallex_api import api_routes
+from sessionbook_sandbox.airwallex_core import AirwallexSandbox, SandboxConfig
+from sessionbook_sandbox.airwallex_faults import FaultMiddleware
+from sessionbook_sandbox.airwallex_hooks import hook_routes
+from sessionbook_sandbox.airwallex_pages import page_routes
+from sessionbook_sandbox.airwallex_store import APIError
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 

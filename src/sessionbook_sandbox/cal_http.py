@@ -24,8 +24,8 @@ from datetime import UTC, datetime
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from sessionbook.sandbox.cal_availability import format_utc
-from sessionbook.sandbox.cal_store import CalSandboxStore, Fault
+from sessionbook_sandbox.cal_availability import format_utc
+from sessionbook_sandbox.cal_store import CalSandboxStore, Fault
 
 NO_AUTH_MESSAGE = (
     "No authentication method provided. Either pass an API key as 'Bearer' header or OAuth "

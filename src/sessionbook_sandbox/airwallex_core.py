@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sessionbook.payments.airwallex.client import API_VERSION
-from sessionbook.sandbox.airwallex_faults import FaultInjector
-from sessionbook.sandbox.airwallex_store import (
+from sessionbook_sandbox.airwallex_contract import SERVED_API_VERSION
+from sessionbook_sandbox.airwallex_faults import FaultInjector
+from sessionbook_sandbox.airwallex_store import (
     INTENT_REQUIRES_PAYMENT_METHOD,
     INTENT_SUCCEEDED,
     LINK_PAID,
@@ -44,7 +44,7 @@ from sessionbook.sandbox.airwallex_store import (
     timestamp,
     utcnow,
 )
-from sessionbook.sandbox.airwallex_webhooks import WebhookDispatcher
+from sessionbook_sandbox.airwallex_webhooks import WebhookDispatcher
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ class SandboxConfig:
     webhook_timeout_seconds: float
     refund_step_seconds: float
     account_id: str = "acct_sandbox_sessionbook"
-    webhook_version: str = API_VERSION
+    webhook_version: str = SERVED_API_VERSION
 
 
 class AirwallexSandbox:

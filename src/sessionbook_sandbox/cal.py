@@ -33,7 +33,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from sessionbook.sandbox.cal_availability import (
+from sessionbook_sandbox.cal_availability import (
     DEFAULT_WEEKLY_HOURS,
     AvailabilityPolicy,
     Refusal,
@@ -41,8 +41,8 @@ from sessionbook.sandbox.cal_availability import (
     day_key,
     format_in_zone,
 )
-from sessionbook.sandbox.cal_hooks import install_hooks
-from sessionbook.sandbox.cal_http import (
+from sessionbook_sandbox.cal_hooks import install_hooks
+from sessionbook_sandbox.cal_http import (
     CalHttpError,
     RateLimiter,
     authenticate,
@@ -51,7 +51,7 @@ from sessionbook.sandbox.cal_http import (
     install_edges,
     require_version,
 )
-from sessionbook.sandbox.cal_inputs import (
+from sessionbook_sandbox.cal_inputs import (
     SINGLE_LENGTH_MESSAGE,
     bad_request,
     parse_cancel,
@@ -60,8 +60,8 @@ from sessionbook.sandbox.cal_inputs import (
     parse_reschedule,
     parse_slots_query,
 )
-from sessionbook.sandbox.cal_listing import is_listed, pagination
-from sessionbook.sandbox.cal_store import (
+from sessionbook_sandbox.cal_listing import is_listed, pagination
+from sessionbook_sandbox.cal_store import (
     CalSandboxStore,
     Clock,
     EventTypeSpec,

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sessionbook.sandbox.cal_availability import AvailabilityPolicy, Interval, format_utc
+from sessionbook_sandbox.cal_availability import AvailabilityPolicy, Interval, format_utc
 
 # Cal.com booking uids are 22 characters of short-uuid's base58 alphabet.
 _UID_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"

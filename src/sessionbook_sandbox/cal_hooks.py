@@ -13,9 +13,9 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from sessionbook.sandbox.cal_availability import format_in_zone
-from sessionbook.sandbox.cal_http import RateLimiter
-from sessionbook.sandbox.cal_store import CalSandboxStore, Fault, StoredBooking
+from sessionbook_sandbox.cal_availability import format_in_zone
+from sessionbook_sandbox.cal_http import RateLimiter
+from sessionbook_sandbox.cal_store import CalSandboxStore, Fault, StoredBooking
 
 
 class FaultRequest(BaseModel):

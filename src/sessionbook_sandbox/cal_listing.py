@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sessionbook.sandbox.cal_inputs import ListQuery
-from sessionbook.sandbox.cal_store import StoredBooking
+from sessionbook_sandbox.cal_inputs import ListQuery
+from sessionbook_sandbox.cal_store import StoredBooking
 
 
 def is_listed(booking: StoredBooking, query: ListQuery, now: datetime) -> bool:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import uuid
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -21,8 +20,8 @@ from typing import Any
 
 import httpx
 
-from sessionbook.payments.airwallex.signature import sign
-from sessionbook.sandbox.airwallex_store import timestamp, utcnow
+from sessionbook_sandbox.airwallex_signing import delivery_headers, now_ms
+from sessionbook_sandbox.airwallex_store import timestamp, utcnow
 
 
 @dataclass
@@ -123,12 +122,7 @@ class WebhookDispatcher:
         for attempt, delay in enumerate(self.retry_delays, start=1):
             if delay > 0:
                 await asyncio.sleep(delay)
-            sent_at = str(int(time.time() * 1000))
-            headers = {
-                "content-type": "application/json",
-                "x-timestamp": sent_at,
-                "x-signature": sign(self.secret, sent_at, event.body),
-            }
+            headers = delivery_headers(self.secret, event.body, timestamp_ms=now_ms())
             try:
                 async with httpx.AsyncClient(timeout=self.timeout_seconds) as http:
                     response = await http.post(self.url, content=event.body, headers=headers)

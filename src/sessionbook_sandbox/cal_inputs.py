@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sessionbook.sandbox.cal_availability import is_valid_time_zone, parse_cal_datetime
-from sessionbook.sandbox.cal_http import CalHttpError
+from sessionbook_sandbox.cal_availability import is_valid_time_zone, parse_cal_datetime
+from sessionbook_sandbox.cal_http import CalHttpError
 
 SINGLE_LENGTH_MESSAGE = (
     "Can't specify 'lengthInMinutes' because event type does not have multiple possible "

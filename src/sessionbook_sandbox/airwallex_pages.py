@@ -8,7 +8,6 @@ one the sandbox was configured with.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,9 +16,9 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
-from sessionbook.payments.airwallex.money import minor_units
-from sessionbook.sandbox.airwallex_core import AirwallexSandbox
-from sessionbook.sandbox.airwallex_store import LINK_PAID, APIError, LinkRecord, utcnow
+from sessionbook_sandbox.airwallex_core import AirwallexSandbox
+from sessionbook_sandbox.airwallex_money import display_amount
+from sessionbook_sandbox.airwallex_store import LINK_PAID, APIError, LinkRecord, utcnow
 
 CSS_PATH = "/assets/airwallex-sandbox.css"
 _CSS = """
@@ -61,7 +60,7 @@ def page_routes(sandbox: AirwallexSandbox, templates: Jinja2Templates) -> list[R
             "site_name": sandbox.config.site_name,
             "heading": link.title if link else "Payment link not found",
             "description": link.description if link else None,
-            "amount": _display(link.amount, link.currency) if link else None,
+            "amount": display_amount(link.amount, link.currency) if link else None,
             "state": state,
             "banner": banner,
             "banner_kind": banner_kind,
@@ -117,10 +116,6 @@ def page_routes(sandbox: AirwallexSandbox, templates: Jinja2Templates) -> list[R
         Route("/pay/{link_id}", submit, methods=["POST"]),
         Route(CSS_PATH, stylesheet, methods=["GET"]),
     ]
-
-
-def _display(amount: Decimal, currency: str) -> str:
-    return f"{amount:,.{minor_units(currency)}f} {currency}"
 
 
 def _protect(response: Response, return_url: str | None) -> None:

@@ -13,10 +13,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from sessionbook.sandbox.airwallex_api import read_json
-from sessionbook.sandbox.airwallex_core import AirwallexSandbox
-from sessionbook.sandbox.airwallex_faults import Fault
-from sessionbook.sandbox.airwallex_store import APIError
+from sessionbook_sandbox.airwallex_api import read_json
+from sessionbook_sandbox.airwallex_core import AirwallexSandbox
+from sessionbook_sandbox.airwallex_faults import Fault
+from sessionbook_sandbox.airwallex_store import APIError
 
 
 def hook_routes(sandbox: AirwallexSandbox) -> list[Route]:
