@@ -55,6 +55,23 @@ def validation_fields(errors: list[dict[str, Any]] | Any) -> dict[str, str]:
     return fields or {"body": "is invalid"}
 
 
+def unparseable_body(cause: BaseException | None) -> ValidationFailed:
+    """The 400 for a body FastAPI could not even decode as JSON, saying why.
+
+    FastAPI turns anything but a JSONDecodeError met while parsing a body into a bare 400
+    HTTPException raised from the original error (Starlette does so for a broken form too);
+    its cause tells bytes that are not UTF-8 from JSON nested deeper than the parser's
+    recursion limit.
+    """
+    if isinstance(cause, UnicodeDecodeError):
+        reason = "is not UTF-8"
+    elif isinstance(cause, RecursionError):
+        reason = "is nested too deeply"
+    else:
+        reason = "could not be read"
+    return ValidationFailed(f"Invalid request: body {reason}", fields={"body": reason})
+
+
 def _body_message(kind: str) -> str:
     if kind == "missing":
         return "a JSON object is required"
@@ -89,6 +106,8 @@ def install_error_handlers(app: FastAPI) -> None:
             return response
         if exc.status_code == 413:
             return error_response(PayloadTooLarge())
+        if exc.status_code == 400:
+            return error_response(unparseable_body(exc.__cause__))
         error = ServiceError(str(exc.detail))
         error.status_code = exc.status_code
         error.code = "http_error"
