@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import structlog
 
 from sessionbook.bootstrap import Services
+from sessionbook.core.db import database_unreachable
 
 log = structlog.get_logger(__name__)
 
@@ -49,8 +50,12 @@ async def run_sweep(services: Services) -> SweepReport:
     for name, duty in duties:
         try:
             report.add(name, await duty())
-        except Exception:
-            log.exception("sweep_duty_failed", duty=name)
+        except Exception as exc:
             report.add(f"{name}_failed", 1)
+            if database_unreachable(exc):
+                # Every other duty needs the database too: one line, and the next pass retries.
+                log.warning("sweep_database_unreachable", duty=name, error=str(exc))
+                break
+            log.exception("sweep_duty_failed", duty=name)
     log.info("sweep_done", **report.counts)
     return report
