@@ -72,6 +72,8 @@ async def test_a_signature_made_for_other_bytes_is_refused(shop: Shop) -> None:
         (b'{"id": "evt_nan", "name": "payment_intent.succeeded", "x": NaN}', "body"),
         (b'{"name": "payment_intent.succeeded", "data": {}}', "id"),
         (b'{"id": "evt_no_name", "data": {}}', "name"),
+        (b'{"id": "evt_latin1", "name": "caf\xe9"}', "body"),
+        (b"[" * 10_000 + b"]" * 10_000, "body"),
     ],
 )
 async def test_malformed_but_signed_bodies_are_validation_errors(

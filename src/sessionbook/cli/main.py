@@ -25,6 +25,41 @@ def _settings_or_exit() -> Settings:
         raise typer.Exit(code=2) from None
 
 
+# Long enough for a database on the other side of a network; short enough for an operator.
+DATABASE_CHECK_TIMEOUT_SECONDS = 10.0
+
+
+def _database_or_exit(settings: Settings) -> None:
+    """Stop with one line naming DATABASE_URL and why, before a command needs the database."""
+    from sessionbook.core.db import DATABASE_ERROR_TYPES
+
+    failures: tuple[type[Exception], ...] = (*DATABASE_ERROR_TYPES, TimeoutError)
+    try:
+        asyncio.run(_ping_database(settings.database_url))
+    except failures as exc:
+        typer.echo(f"DATABASE_URL: cannot reach the database ({_reason(exc)})", err=True)
+        raise typer.Exit(code=2) from None
+
+
+async def _ping_database(url: str) -> None:
+    from sessionbook.core.db import Database
+
+    database = Database(url, pool_size=1)
+    try:
+        await asyncio.wait_for(database.ping(), DATABASE_CHECK_TIMEOUT_SECONDS)
+    finally:
+        await database.dispose()
+
+
+def _reason(error: BaseException) -> str:
+    """The driver's own words, on one line, without SQLAlchemy's statement and links."""
+    original = getattr(error, "orig", None) or error
+    if isinstance(original, TimeoutError) and not str(original):
+        return f"no answer within {DATABASE_CHECK_TIMEOUT_SECONDS:g} s"
+    words = " ".join(str(original).split()) or type(original).__name__
+    return f"{type(original).__name__}: {words}"
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -43,6 +78,7 @@ def serve(
         os.environ["SITE_URL"] = f"http://{shown_host}:{port}"
     settings = _settings_or_exit()
     configure_logging(level=settings.log_level, json_format=settings.log_format == "json")
+    _database_or_exit(settings)
     if settings.is_sqlite:
         try:
             migrate.upgrade(settings.database_url, settings=settings)
@@ -81,6 +117,7 @@ def migrate_command() -> None:
     from sessionbook.core import migrate
 
     settings = _settings_or_exit()
+    _database_or_exit(settings)
     try:
         migrate.upgrade(settings.database_url, settings=settings)
     except ConfigurationError as exc:  # SESSIONBOOK_CATALOG seeds the first packages
@@ -98,6 +135,7 @@ def sweep(
 
     settings = _settings_or_exit()
     configure_logging(level=settings.log_level, json_format=settings.log_format == "json")
+    _database_or_exit(settings)
     report = asyncio.run(_sweep(settings))
     if as_json:
         typer.echo(json.dumps(report))

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import enum
 import re
+import socket
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 from sqlalchemy import DateTime, MetaData, event, text
+from sqlalchemy import exc as sa_errors
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -60,6 +64,67 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+# PostgreSQL's SQLSTATE classes and codes that say the server or the link to it is gone:
+# 08 connection exceptions, 57P01-57P03 shutdown / crash / not accepting connections yet,
+# 53300 too many connections. Anything else (a syntax error, a constraint) is a bug or a rule.
+_UNREACHABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+# What SQLite says when the file cannot be opened, or when the busy timeout ran out.
+_SQLITE_UNREACHABLE = ("unable to open database file", "database is locked")
+# What asyncpg's InterfaceError says about a connection that is gone (it says other things
+# about misuse, which are bugs).
+_CLOSED_CONNECTION = ("connection is closed", "connection was closed")
+
+
+# The families every database failure belongs to, for error handlers to register; which of
+# them mean "unreachable" is `database_unreachable`'s call.
+DATABASE_ERROR_TYPES: tuple[type[Exception], ...] = (
+    OSError,
+    sa_errors.SQLAlchemyError,
+    sqlite3.Error,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+)
+
+
+def database_unreachable(error: BaseException) -> bool:
+    """True when `error`, or an error it was raised from, means the database could not be used.
+
+    Connection refused or reset, a name that does not resolve, a timeout connecting or waiting
+    for a pooled connection, a connection the server killed or is shutting down, a SQLite file
+    that cannot be opened: a retry later can succeed and nothing was half-done, because the
+    transaction did not commit. Programming errors never match.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if _means_unreachable(current):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _means_unreachable(error: BaseException) -> bool:
+    if isinstance(error, sa_errors.DBAPIError) and error.connection_invalidated:
+        return True
+    if isinstance(error, sa_errors.TimeoutError):  # no pooled connection came free in time
+        return True
+    if isinstance(error, ConnectionError | TimeoutError | socket.gaierror):
+        return True
+    if type(error) is OSError:
+        # asyncio's connect says "Multiple exceptions: ..." as a bare OSError when every
+        # address of a host refused; subclasses (FileNotFoundError, ...) are not the network.
+        return True
+    if isinstance(error, sqlite3.OperationalError):
+        return str(error).startswith(_SQLITE_UNREACHABLE)
+    if isinstance(error, asyncpg.PostgresError):
+        sqlstate = str(getattr(error, "sqlstate", "") or "")
+        return sqlstate.startswith("08") or sqlstate in _UNREACHABLE_SQLSTATES
+    if isinstance(error, asyncpg.InterfaceError):
+        return str(error).startswith(_CLOSED_CONNECTION)
+    return False
 
 
 class Role(enum.StrEnum):

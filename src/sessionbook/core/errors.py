@@ -87,6 +87,20 @@ class ProviderUnavailable(ServiceError):
     )
 
 
+class ServiceUnavailable(ServiceError):
+    """The database cannot be reached; nothing was committed, so the same request may be retried."""
+
+    status_code = 503
+    code = "service_unavailable"
+    default_message = (
+        "We can't reach our records right now. Nothing was changed; please try again in a minute."
+    )
+    default_retry_after = 30
+
+    def __init__(self, message: str | None = None, *, retry_after: int | None = None) -> None:
+        super().__init__(message, retry_after=retry_after or self.default_retry_after)
+
+
 class RefundNotAllowed(ServiceError):
     """An operator's or a cancellation's refund that cannot be made as asked."""
 

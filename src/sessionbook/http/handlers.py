@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from sessionbook.core.db import DATABASE_ERROR_TYPES, database_unreachable
 from sessionbook.core.errors import (
     MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
     ServiceError,
+    ServiceUnavailable,
     ValidationFailed,
 )
 
 log = structlog.get_logger(__name__)
+
+API_PREFIX = "/functions/v1/"
+
+# Renders the "try again in a minute" page for a browser; the pages install it on app.state.
+UnavailablePage = Callable[[Request, ServiceUnavailable], Response]
+UNAVAILABLE_PAGE_STATE = "unavailable_page"
 
 
 def error_response(error: ServiceError) -> JSONResponse:
@@ -55,6 +64,23 @@ def validation_fields(errors: list[dict[str, Any]] | Any) -> dict[str, str]:
     return fields or {"body": "is invalid"}
 
 
+def unparseable_body(cause: BaseException | None) -> ValidationFailed:
+    """The 400 for a body FastAPI could not even decode as JSON, saying why.
+
+    FastAPI turns anything but a JSONDecodeError met while parsing a body into a bare 400
+    HTTPException raised from the original error (Starlette does so for a broken form too);
+    its cause tells bytes that are not UTF-8 from JSON nested deeper than the parser's
+    recursion limit.
+    """
+    if isinstance(cause, UnicodeDecodeError):
+        reason = "is not UTF-8"
+    elif isinstance(cause, RecursionError):
+        reason = "is nested too deeply"
+    else:
+        reason = "could not be read"
+    return ValidationFailed(f"Invalid request: body {reason}", fields={"body": reason})
+
+
 def _body_message(kind: str) -> str:
     if kind == "missing":
         return "a JSON object is required"
@@ -67,9 +93,23 @@ def _clean_message(message: str) -> str:
     )
 
 
+def unavailable_response(request: Request, error: ServiceUnavailable) -> Response:
+    """A page for a browser navigating to one of ours, the JSON error body for everyone else."""
+    page: UnavailablePage | None = getattr(request.app.state, UNAVAILABLE_PAGE_STATE, None)
+    navigating = "text/html" in request.headers.get("accept", "")
+    if page is not None and navigating and not request.url.path.startswith(API_PREFIX):
+        response = page(request, error)
+        response.headers["Retry-After"] = str(error.retry_after)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    return error_response(error)
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    async def on_service_error(_request: Request, exc: Exception) -> JSONResponse:
+    async def on_service_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ServiceError)
+        if isinstance(exc, ServiceUnavailable):
+            return unavailable_response(request, exc)
         return error_response(exc)
 
     async def on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -89,16 +129,28 @@ def install_error_handlers(app: FastAPI) -> None:
             return response
         if exc.status_code == 413:
             return error_response(PayloadTooLarge())
+        if exc.status_code == 400:
+            return error_response(unparseable_body(exc.__cause__))
         error = ServiceError(str(exc.detail))
         error.status_code = exc.status_code
         error.code = "http_error"
         return error_response(error)
 
-    async def on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        if database_unreachable(exc):
+            # An outage, not a bug: one line, no stack trace, and the caller is told to retry.
+            log.warning("database_unreachable", error_type=type(exc).__name__, error=str(exc))
+            return unavailable_response(request, ServiceUnavailable())
         log.exception("unhandled_error", error_type=type(exc).__name__)
         return error_response(ServiceError())
+
+    # Database errors get a handler of their own, so a route's outage is answered by the
+    # exception middleware like any ServiceError; one left to the catch-all `Exception`
+    # handler is answered too, but the server then logs it again and closes the connection.
 
     app.add_exception_handler(ServiceError, on_service_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
+    for error_type in DATABASE_ERROR_TYPES:
+        app.add_exception_handler(error_type, on_unexpected)
     app.add_exception_handler(Exception, on_unexpected)

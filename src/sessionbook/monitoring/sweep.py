@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import structlog
 
+from sessionbook.core.db import database_unreachable
+
 log = structlog.get_logger(__name__)
 
 # A duty's name in the report, and the call that does it and says how many rows it handled.
@@ -29,8 +31,12 @@ async def run_sweep(duties: Sequence[SweepDuty]) -> SweepReport:
     for name, duty in duties:
         try:
             report.add(name, await duty())
-        except Exception:
-            log.exception("sweep_duty_failed", duty=name)
+        except Exception as exc:
             report.add(f"{name}_failed", 1)
+            if database_unreachable(exc):
+                # Every other duty needs the database too: one line, and the next pass retries.
+                log.warning("sweep_database_unreachable", duty=name, error=str(exc))
+                break
+            log.exception("sweep_duty_failed", duty=name)
     log.info("sweep_done", **report.counts)
     return report

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, available_timezones
@@ -27,6 +27,12 @@ from sessionbook.core.api_models import (
 from sessionbook.core.errors import ValidationFailed
 
 MAX_SLOT_RANGE_DAYS = 30
+# Days and instants we accept keep two days from the ends of `datetime`: a customer's day seen
+# from any zone (at most 26 hours from UTC), and a slot's length added to it, must still fit.
+EARLIEST_DAY = date.min + timedelta(days=2)
+LATEST_DAY = date.max - timedelta(days=2)
+_EARLIEST_INSTANT = datetime.combine(EARLIEST_DAY, datetime.min.time(), tzinfo=UTC)
+_LATEST_INSTANT = datetime.combine(LATEST_DAY, datetime.min.time(), tzinfo=UTC)
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -60,8 +66,18 @@ def _iso_text(value: object) -> object:
     return value
 
 
+def _within_calendar(value: datetime) -> datetime:
+    try:
+        in_utc = value.astimezone(UTC)
+    except OverflowError:
+        in_utc = None  # the offset pushes it past year 1 or 9999
+    if in_utc is None or not _EARLIEST_INSTANT <= in_utc <= _LATEST_INSTANT:
+        raise ValueError(f"must be between {EARLIEST_DAY} and {LATEST_DAY} in UTC")
+    return value
+
+
 Token = Annotated[str, Field(min_length=1, max_length=200)]
-Instant = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
+Instant = Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(_within_calendar)]
 TimeZoneName = Annotated[str | None, Field(default=None, max_length=64), AfterValidator(_time_zone)]
 Text = Annotated[str | None, Field(default=None, max_length=500), AfterValidator(_text)]
 
@@ -166,7 +182,11 @@ def _parse_day(name: str, value: str | None, fields: dict[str, str]) -> date | N
         fields[name] = "must be a date as YYYY-MM-DD"
         return None
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         fields[name] = "must be a real calendar date (YYYY-MM-DD)"
         return None
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        fields[name] = f"must be between {EARLIEST_DAY} and {LATEST_DAY}"
+        return None
+    return day

@@ -29,7 +29,7 @@ from sessionbook.core.errors import (
 )
 from sessionbook.scheduling.attempts import Attempt, Attempts, Attendee
 from sessionbook.scheduling.calcom.calendar import Calendar, Slot
-from sessionbook.scheduling.calcom.errors import CalendarError
+from sessionbook.scheduling.calcom.errors import CalendarError, CalendarRejected
 from sessionbook.scheduling.cancellation import Cancellations, Cancelled, Refunder
 from sessionbook.scheduling.changes import (
     UNCONFIRMED,
@@ -154,13 +154,21 @@ class SchedulingService:
         key = (event_type_id, start, end, time_zone)
         cached = self.slot_cache.get(key)
         if cached is None:
-            cached = await self.calendar.get_slots(
-                event_type_id=event_type_id,
-                start=start,
-                end=end,
-                time_zone=time_zone,
-                duration_minutes=minutes,
-            )
+            try:
+                cached = await self.calendar.get_slots(
+                    event_type_id=event_type_id,
+                    start=start,
+                    end=end,
+                    time_zone=time_zone,
+                    duration_minutes=minutes,
+                )
+            except CalendarRejected as exc:
+                if exc.status_code != 400:
+                    raise
+                # Cal.com refuses ranges it will never offer (far in the future, say) with a
+                # 400: for the customer that is a range without free times, not an outage.
+                log.warning("cal_slots_refused", code=exc.code, start=start, end=end)
+                return []
             self.slot_cache.put(key, cached)
         return cached
 

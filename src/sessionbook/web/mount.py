@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
 from starlette.staticfiles import StaticFiles
 
+from sessionbook.core.errors import ServiceUnavailable
 from sessionbook.core.settings import Settings
+from sessionbook.http.handlers import UNAVAILABLE_PAGE_STATE
 from sessionbook.web.api import router as api_router
 from sessionbook.web.routes import router as pages_router
-from sessionbook.web.templating import STATIC_DIR, STATIC_PREFIX, build_templates
+from sessionbook.web.templating import STATIC_DIR, STATIC_PREFIX, build_templates, render
 
 
 def install_booking_pages(app: FastAPI, settings: Settings) -> None:
     app.state.templates = build_templates(settings)
+    setattr(app.state, UNAVAILABLE_PAGE_STATE, unavailable_page)
     app.include_router(pages_router)
     app.include_router(api_router)
     app.mount(STATIC_PREFIX, StaticFiles(directory=STATIC_DIR), name="static")
+
+
+def unavailable_page(request: Request, _error: ServiceUnavailable) -> Response:
+    """The friendly 503 page a browser gets while the database cannot be reached."""
+    return render(request.app.state.templates, request, "unavailable.html", {}, status_code=503)
