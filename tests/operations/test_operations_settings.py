@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from sessionbook.admin.auth import AdminSession, SessionSigner, fingerprint, hash_password
+from sessionbook.admin.auth import (
+    SESSION_SECONDS,
+    AdminSession,
+    SessionSigner,
+    fingerprint,
+    hash_password,
+)
 from sessionbook.admin.service import day_window
 from sessionbook.core.settings import ConfigurationError, load_settings
 from sessionbook.notifications.ics import session_event
+from tests.operations.support import with_changed_payload
 
 HASH = "$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"
 SECRET = "x" * 40
@@ -52,13 +61,28 @@ def test_a_session_cookie_is_refused_when_forged_stale_or_for_an_old_password() 
     assert signer.loads(cookie, current, now=session.expires + 1.0) is None
     assert signer.loads(cookie, fingerprint(hash_password("rotated password")), now=1001.0) is None
     assert SessionSigner("y" * 40).loads(cookie, current, now=1001.0) is None
-    body, signature = cookie.split(".")
-    assert signer.loads(f"{body}x.{signature}", current, now=1001.0) is None
+    assert signer.loads(with_changed_payload(cookie, exp=10**10), current, now=1001.0) is None
+    anonymous = signer.dumps(AdminSession.anonymous(current, now=1000.0))
+    assert signer.loads(with_changed_payload(anonymous, auth=True), current, now=1001.0) is None
     assert signer.loads("garbage", current) is None
     assert signer.loads(None, current) is None
     assert session.csrf_matches(session.csrf)
     assert not session.csrf_matches(None)
     assert not session.csrf_matches(AdminSession.signed_in(current).csrf)
+
+
+def test_a_session_cookie_older_than_a_working_day_is_refused_whatever_it_claims(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    signer = SessionSigner(SECRET)
+    current = fingerprint(hash_password("first password here"))
+    signed_at = time.time() - SESSION_SECONDS - 5
+    monkeypatch.setattr("itsdangerous.timed.time", SimpleNamespace(time=lambda: signed_at))
+    # `exp` says it is still good: only the signed timestamp shows how old the cookie is.
+    cookie = signer.dumps(AdminSession.signed_in(current, now=time.time()))
+    monkeypatch.undo()
+
+    assert signer.loads(cookie, current) is None
 
 
 def test_today_follows_the_coach_timezone_across_a_dst_change() -> None:
