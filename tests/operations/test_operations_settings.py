@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from icalendar import Calendar
 
 from sessionbook.admin.auth import (
     SESSION_SECONDS,
@@ -107,13 +108,14 @@ def test_today_follows_the_coach_timezone_across_a_dst_change() -> None:
 
 def test_calendar_text_is_escaped_and_folded() -> None:
     start = datetime(2026, 12, 1, 15, tzinfo=UTC)
+    description = "line one\nline two " + "long " * 30
     ics = session_event(
         uid="b1@sessionbook",
         sequence=3,
         start=start,
         end=start.replace(hour=16),
         summary="Session; with, commas",
-        description="line one\nline two " + "long " * 30,
+        description=description,
         location="https://meet.example/room",
         now=start,
     ).decode()
@@ -122,7 +124,45 @@ def test_calendar_text_is_escaped_and_folded() -> None:
     assert "SUMMARY:Session\\; with\\, commas" in lines
     assert all(len(line.encode()) <= 75 for line in lines)
     assert any(line.startswith(" ") for line in lines)  # the long description was folded
-    unfolded = ics.replace("\r\n ", "")
-    assert "DESCRIPTION:line one\\nline two long" in unfolded
-    assert "SEQUENCE:3" in lines
     assert ics.endswith("END:VCALENDAR\r\n")
+    [event] = Calendar.from_ical(ics).walk("VEVENT")
+    assert str(event["SUMMARY"]) == "Session; with, commas"
+    assert str(event["DESCRIPTION"]) == description
+    assert event["SEQUENCE"] == 3
+
+
+def test_calendar_event_is_published_in_utc_with_a_stable_uid() -> None:
+    paris = ZoneInfo("Europe/Paris")
+    start = datetime(2026, 12, 1, 16, tzinfo=paris)
+
+    def event_for(location: str | None) -> Any:
+        ics = session_event(
+            uid="b1@sessionbook",
+            sequence=0,
+            start=start,
+            end=start.replace(hour=17),
+            summary="Discovery call",
+            description="Your session",
+            location=location,
+            now=datetime(2026, 11, 30, 9, tzinfo=UTC),
+        )
+        calendar = Calendar.from_ical(ics)
+        assert str(calendar["METHOD"]) == "PUBLISH"
+        assert str(calendar["PRODID"]) == "-//sessionbook//booking confirmation//EN"
+        [event] = calendar.walk("VEVENT")
+        return event
+
+    event = event_for("https://meet.example/room")
+    assert str(event["UID"]) == "b1@sessionbook"
+    assert event.decoded("DTSTART") == datetime(2026, 12, 1, 15, tzinfo=UTC)
+    assert event.decoded("DTSTART").utcoffset() == timedelta(0)
+    assert event.decoded("DTEND") == datetime(2026, 12, 1, 16, tzinfo=UTC)
+    assert event.decoded("DTSTAMP") == datetime(2026, 11, 30, 9, tzinfo=UTC)
+    assert (str(event["STATUS"]), str(event["TRANSP"])) == ("CONFIRMED", "OPAQUE")
+    assert str(event["URL"]) == "https://meet.example/room"
+    assert str(event["LOCATION"]) == "https://meet.example/room"
+
+    in_person = event_for("Room 4, 1 High Street")
+    assert str(in_person["LOCATION"]) == "Room 4, 1 High Street"
+    assert "URL" not in in_person
+    assert "LOCATION" not in event_for(None)

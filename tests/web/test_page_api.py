@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from icalendar import Calendar
 
 from sessionbook.core.db import Database
 from tests.conftest import RunningServer
@@ -123,6 +124,9 @@ async def test_schedule_via_the_cookie_then_download_the_calendar_file(
     assert "\r\nSUMMARY:Discovery call\r\n" in text
     assert f"\r\nURL:{row.meeting_url}\r\n" in text
     assert "\r\nLOCATION:" in text
+    [event] = Calendar.from_ical(raw).walk("VEVENT")
+    assert event.decoded("DTSTART") == datetime.fromisoformat(slot["start"])
+    assert str(event["UID"]) == f"{created['bookingId']}@sessionbook"
     assert created["bookingToken"] not in text
 
 
