@@ -199,10 +199,16 @@ async def test_an_action_without_the_session_csrf_token_changes_nothing(
         data={"csrf_token": token, "reason": "from elsewhere"},
         headers={"Origin": "https://evil.example"},
     )
+    typed_elsewhere = await signed_in.post(
+        path,
+        data={"csrf_token": token, "reason": "opaque origin, not our page"},
+        headers={"Origin": "null", "Sec-Fetch-Site": "none"},
+    )
     no_reason = await admin_post(signed_in, path, reason="  ")
 
     assert forged.status_code == 403
     assert cross_site.status_code == 403
+    assert typed_elsewhere.status_code == 403
     assert no_reason.status_code == 400
     assert "Please give a reason." in no_reason.text
     row = await booking_row(owner_db, created["bookingId"])

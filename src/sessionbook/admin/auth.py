@@ -71,9 +71,6 @@ class AdminSession:
             password_fingerprint=password_fingerprint,
         )
 
-    def csrf_matches(self, presented: str | None) -> bool:
-        return presented is not None and hmac.compare_digest(self.csrf.encode(), presented.encode())
-
 
 class SessionSigner:
     """Serialises sessions into a cookie value and back, refusing anything not signed by us."""

@@ -1,4 +1,4 @@
-"""The admin pages' plumbing: templates and filters, the session cookie, CSRF and origin checks."""
+"""The admin pages' plumbing: templates and filters, the session cookie, the CSRF check."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from sessionbook.admin.auth import (
 )
 from sessionbook.admin.service import AdminService
 from sessionbook.core.settings import Settings
+from sessionbook.http.csrf import request_is_ours, site_origin
 from sessionbook.payments.airwallex.money import MoneyError, cents_to_amount
 
 ADMIN_DIR = Path(__file__).parent
@@ -133,16 +134,12 @@ class AdminSite:
             samesite="strict",
         )
 
-    def same_origin(self, request: Request) -> bool:
-        """A browser's Origin, when it sends one, must be our own site."""
-        origin = request.headers.get("origin")
-        if origin is None or origin == "null":
-            return request.headers.get("sec-fetch-site", "same-origin") in (
-                "same-origin",
-                "none",
-            )
-        parts = urlsplit(self.settings.site_url)
-        return origin.rstrip("/") == f"{parts.scheme}://{parts.netloc}"
+    def request_is_ours(
+        self, request: Request, session: AdminSession, submitted: str | None
+    ) -> bool:
+        """A POST from our own signed page with this session's CSRF token (see `http.csrf`)."""
+        own_origin = site_origin(self.settings.site_url)
+        return request_is_ours(request.headers, own_origin, session.csrf, submitted)
 
     def page(
         self,

@@ -58,7 +58,7 @@ async def _checked_form(request: Request) -> tuple[AdminSite, AdminSession, dict
     """A POST from our own signed-in page: same origin and the session's CSRF token."""
     site, session = _require(request)
     form = {key: str(value) for key, value in (await request.form()).items()}
-    if not site.same_origin(request) or not session.csrf_matches(form.get(CSRF_FIELD)):
+    if not site.request_is_ours(request, session, form.get(CSRF_FIELD)):
         raise _Forbidden()
     return site, session, form
 
@@ -91,9 +91,7 @@ async def login(request: Request, services: ServicesDep, address: ClientAddressD
     session = site.session(request)
     form = {key: str(value) for key, value in (await request.form()).items()}
     fresh = AdminSession.anonymous(site.password_fingerprint)
-    if session is None or not site.same_origin(request):
-        return _login_again(site, fresh, "Your sign-in page expired. Please try again.", 403)
-    if not session.csrf_matches(form.get(CSRF_FIELD)):
+    if session is None or not site.request_is_ours(request, session, form.get(CSRF_FIELD)):
         return _login_again(site, fresh, "Your sign-in page expired. Please try again.", 403)
     if services.settings.rate_limits_enabled:
         wait = await services.limits.hit(f"admin_login:{address}", LIMITS["admin_login"])
