@@ -170,7 +170,7 @@ async def test_two_workers_send_every_message_exactly_once(database: Database) -
     first = next(email for email in sender.sent if email.booking_id in ids)
     assert first.to == "olive@example.com"
     assert first.subject == "Payment received: Single session"
-    assert "150.00 USD" in first.text
+    assert "$150.00" in first.text
     assert first.message_id.endswith("@coach.example>")
 
 

@@ -23,6 +23,7 @@ from sessionbook.admin.auth import (
     fingerprint,
 )
 from sessionbook.admin.service import AdminService
+from sessionbook.core.money import format_money
 from sessionbook.core.settings import Settings
 from sessionbook.http.csrf import request_is_ours, site_origin
 from sessionbook.payments.airwallex.money import MoneyError, cents_to_amount
@@ -35,12 +36,7 @@ _LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
 
 def _money(amount_cents: int | None, currency: str) -> str:
-    if amount_cents is None:
-        return ""
-    try:
-        return f"{cents_to_amount(amount_cents, currency)} {currency}"
-    except MoneyError:
-        return f"{amount_cents} ({currency} minor units)"
+    return "" if amount_cents is None else format_money(amount_cents, currency)
 
 
 def _amount(amount_cents: int, currency: str) -> str:

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sessionbook.bookings.models import Booking, BookingStatus, PaymentStatus
 from sessionbook.catalog.packages import Catalog, Package
-from sessionbook.web.formatting import format_day, format_money, format_time_range, zone_or_utc
+from sessionbook.web.formatting import format_day, format_price, format_time_range, zone_or_utc
 
 # The page's states; the status endpoint reports the same name, so the script only has to
 # notice that the name changed and reload the page.
@@ -66,7 +66,7 @@ def booking_view(booking: Booking, catalog: Catalog) -> BookingView:
         package_id=booking.package_id,
         package_title=package.title if package else booking.package_id,
         duration_minutes=package.duration_minutes if package else 0,
-        price=format_money(booking.amount_cents, booking.currency),
+        price=format_price(booking.amount_cents, booking.currency),
         free=booking.amount_cents == 0,
         customer_name=booking.customer_name,
         customer_email=booking.customer_email,
