@@ -8,6 +8,7 @@ import pytest
 from redis import Redis
 from redis.exceptions import RedisError
 
+from sessionbook.http.ratelimit import Limit, MemoryLimitStore, RedisLimitStore
 from tests.conftest import DatabaseUnderTest, run_server
 from tests.support.queries import start_of_a_fresh_window
 
@@ -49,3 +50,32 @@ async def test_two_instances_share_the_create_limit(
     assert limited.status_code == 429
     assert also_limited.status_code == 429
     assert int(limited.headers["retry-after"]) >= 1
+
+
+@pytest.mark.parametrize("storage", ["memory", "redis"])
+async def test_a_store_counts_per_key_and_says_how_long_to_wait(
+    storage: str, request: pytest.FixtureRequest
+) -> None:
+    store: MemoryLimitStore | RedisLimitStore = (
+        MemoryLimitStore()
+        if storage == "memory"
+        else RedisLimitStore(request.getfixturevalue("redis_url"))
+    )
+    limit = Limit(count=3, window_seconds=60)
+    try:
+        hits = [await store.hit("create:10.0.0.1", limit) for _ in range(5)]
+        over_before_any_hit = await store.over("create:10.0.0.2", limit)
+        over_when_full = await store.over("create:10.0.0.1", limit)
+        other_address = await store.hit("create:10.0.0.2", limit)
+    finally:
+        if isinstance(store, RedisLimitStore):
+            await store.aclose()
+
+    assert hits[:3] == [None, None, None]
+    assert hits[3] is not None
+    assert hits[4] is not None
+    assert 1 <= hits[4] <= 60
+    assert over_when_full is not None
+    assert 1 <= over_when_full <= 60
+    assert over_before_any_hit is None
+    assert other_address is None  # the count is per key: one address does not block another

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -94,3 +96,15 @@ async def pay(client: httpx.AsyncClient, sandbox_root: str, created: dict[str, A
     await eventually(
         lambda: status(client, created["bookingToken"]), lambda s: s["status"] == "paid"
     )
+
+
+def with_changed_payload(cookie: str, **changes: Any) -> str:
+    """The signed cookie with its payload changed but its timestamp and signature kept.
+
+    Still well-formed, so only the signature check can refuse it.
+    """
+    payload_part, timestamp, signature = cookie.split(".")
+    payload = json.loads(base64.urlsafe_b64decode(payload_part + "=" * (-len(payload_part) % 4)))
+    payload.update(changes)
+    encoded = base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode())
+    return f"{encoded.rstrip(b'=').decode()}.{timestamp}.{signature}"

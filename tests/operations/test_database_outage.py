@@ -157,14 +157,14 @@ async def test_the_sweep_worker_logs_and_keeps_going(
 ) -> None:
     proxy, server = outage
     async with server.local_services() as services:
-        worker = SweepWorker(lambda: run_sweep(services), interval_seconds=60)
+        worker = SweepWorker(lambda: run_sweep(services.sweep_duties), interval_seconds=60)
         proxy.cut()
         try:
             await worker.run_once()
-            report_down = await run_sweep(services)
+            report_down = await run_sweep(services.sweep_duties)
         finally:
             proxy.restore()
-        report_up = await run_sweep(services)
+        report_up = await run_sweep(services.sweep_duties)
         await worker.run_once()
 
     assert worker.passes == 2

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import structlog
+from icalendar import Calendar
 from sqlalchemy import select
 
 from sessionbook.bookings.models import Booking
@@ -170,7 +171,7 @@ async def test_two_workers_send_every_message_exactly_once(database: Database) -
     first = next(email for email in sender.sent if email.booking_id in ids)
     assert first.to == "olive@example.com"
     assert first.subject == "Payment received: Single session"
-    assert "150.00 USD" in first.text
+    assert "$150.00" in first.text
     assert first.message_id.endswith("@coach.example>")
 
 
@@ -250,6 +251,9 @@ async def test_confirmation_carries_the_session_as_a_calendar_file(database: Dat
     assert f"DTEND:{start:%Y%m%d}T160000Z" in ics
     assert f"UID:{booking.id}@sessionbook" in ics
     assert all(len(line.encode()) <= 75 for line in ics.split("\r\n"))
+    [event] = Calendar.from_ical(ics).walk("VEVENT")
+    assert event.decoded("DTSTART") == start.astimezone(UTC)
+    assert str(event["UID"]) == f"{booking.id}@sessionbook"
 
 
 async def test_reminders_24_hours_ahead_once_per_session_time(database: Database) -> None:

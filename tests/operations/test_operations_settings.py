@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from icalendar import Calendar
 
-from sessionbook.admin.auth import AdminSession, SessionSigner, fingerprint, hash_password
+from sessionbook.admin.auth import (
+    SESSION_SECONDS,
+    AdminSession,
+    SessionSigner,
+    fingerprint,
+    hash_password,
+)
 from sessionbook.admin.service import day_window
 from sessionbook.core.settings import ConfigurationError, load_settings
 from sessionbook.notifications.ics import session_event
+from tests.operations.support import with_changed_payload
 
 HASH = "$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"
 SECRET = "x" * 40
@@ -52,13 +62,25 @@ def test_a_session_cookie_is_refused_when_forged_stale_or_for_an_old_password() 
     assert signer.loads(cookie, current, now=session.expires + 1.0) is None
     assert signer.loads(cookie, fingerprint(hash_password("rotated password")), now=1001.0) is None
     assert SessionSigner("y" * 40).loads(cookie, current, now=1001.0) is None
-    body, signature = cookie.split(".")
-    assert signer.loads(f"{body}x.{signature}", current, now=1001.0) is None
+    assert signer.loads(with_changed_payload(cookie, exp=10**10), current, now=1001.0) is None
+    anonymous = signer.dumps(AdminSession.anonymous(current, now=1000.0))
+    assert signer.loads(with_changed_payload(anonymous, auth=True), current, now=1001.0) is None
     assert signer.loads("garbage", current) is None
     assert signer.loads(None, current) is None
-    assert session.csrf_matches(session.csrf)
-    assert not session.csrf_matches(None)
-    assert not session.csrf_matches(AdminSession.signed_in(current).csrf)
+
+
+def test_a_session_cookie_older_than_a_working_day_is_refused_whatever_it_claims(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    signer = SessionSigner(SECRET)
+    current = fingerprint(hash_password("first password here"))
+    signed_at = time.time() - SESSION_SECONDS - 5
+    monkeypatch.setattr("itsdangerous.timed.time", SimpleNamespace(time=lambda: signed_at))
+    # `exp` says it is still good: only the signed timestamp shows how old the cookie is.
+    cookie = signer.dumps(AdminSession.signed_in(current, now=time.time()))
+    monkeypatch.undo()
+
+    assert signer.loads(cookie, current) is None
 
 
 def test_today_follows_the_coach_timezone_across_a_dst_change() -> None:
@@ -83,13 +105,14 @@ def test_today_follows_the_coach_timezone_across_a_dst_change() -> None:
 
 def test_calendar_text_is_escaped_and_folded() -> None:
     start = datetime(2026, 12, 1, 15, tzinfo=UTC)
+    description = "line one\nline two " + "long " * 30
     ics = session_event(
         uid="b1@sessionbook",
         sequence=3,
         start=start,
         end=start.replace(hour=16),
         summary="Session; with, commas",
-        description="line one\nline two " + "long " * 30,
+        description=description,
         location="https://meet.example/room",
         now=start,
     ).decode()
@@ -98,7 +121,45 @@ def test_calendar_text_is_escaped_and_folded() -> None:
     assert "SUMMARY:Session\\; with\\, commas" in lines
     assert all(len(line.encode()) <= 75 for line in lines)
     assert any(line.startswith(" ") for line in lines)  # the long description was folded
-    unfolded = ics.replace("\r\n ", "")
-    assert "DESCRIPTION:line one\\nline two long" in unfolded
-    assert "SEQUENCE:3" in lines
     assert ics.endswith("END:VCALENDAR\r\n")
+    [event] = Calendar.from_ical(ics).walk("VEVENT")
+    assert str(event["SUMMARY"]) == "Session; with, commas"
+    assert str(event["DESCRIPTION"]) == description
+    assert event["SEQUENCE"] == 3
+
+
+def test_calendar_event_is_published_in_utc_with_a_stable_uid() -> None:
+    paris = ZoneInfo("Europe/Paris")
+    start = datetime(2026, 12, 1, 16, tzinfo=paris)
+
+    def event_for(location: str | None) -> Any:
+        ics = session_event(
+            uid="b1@sessionbook",
+            sequence=0,
+            start=start,
+            end=start.replace(hour=17),
+            summary="Discovery call",
+            description="Your session",
+            location=location,
+            now=datetime(2026, 11, 30, 9, tzinfo=UTC),
+        )
+        calendar = Calendar.from_ical(ics)
+        assert str(calendar["METHOD"]) == "PUBLISH"
+        assert str(calendar["PRODID"]) == "-//sessionbook//booking confirmation//EN"
+        [event] = calendar.walk("VEVENT")
+        return event
+
+    event = event_for("https://meet.example/room")
+    assert str(event["UID"]) == "b1@sessionbook"
+    assert event.decoded("DTSTART") == datetime(2026, 12, 1, 15, tzinfo=UTC)
+    assert event.decoded("DTSTART").utcoffset() == timedelta(0)
+    assert event.decoded("DTEND") == datetime(2026, 12, 1, 16, tzinfo=UTC)
+    assert event.decoded("DTSTAMP") == datetime(2026, 11, 30, 9, tzinfo=UTC)
+    assert (str(event["STATUS"]), str(event["TRANSP"])) == ("CONFIRMED", "OPAQUE")
+    assert str(event["URL"]) == "https://meet.example/room"
+    assert str(event["LOCATION"]) == "https://meet.example/room"
+
+    in_person = event_for("Room 4, 1 High Street")
+    assert str(in_person["LOCATION"]) == "Room 4, 1 High Street"
+    assert "URL" not in in_person
+    assert "LOCATION" not in event_for(None)

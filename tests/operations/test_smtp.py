@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -164,6 +166,27 @@ async def test_no_server_or_no_starttls_is_a_transient_failure(
 
     assert nobody.value.permanent is False
     assert plain_only.value.permanent is False
+
+
+async def test_a_server_that_never_answers_is_given_up_on_after_the_timeout() -> None:
+    done = asyncio.Event()
+
+    async def say_nothing(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await done.wait()  # accepts the connection, never sends its greeting
+        writer.close()
+
+    silent = await asyncio.start_server(say_nothing, "127.0.0.1", 0)
+    port = silent.sockets[0].getsockname()[1]
+    started = time.monotonic()
+    try:
+        with pytest.raises(EmailDeliveryError) as stalled:
+            await sender(port, timeout_seconds=0.5).send(confirmation())
+    finally:
+        done.set()
+        silent.close()
+
+    assert stalled.value.permanent is False
+    assert time.monotonic() - started < 5
 
 
 def test_password_stays_out_of_repr() -> None:

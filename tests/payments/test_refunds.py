@@ -195,7 +195,7 @@ async def test_the_refund_command_prints_the_result_and_is_idempotent(
     second = await asyncio.to_thread(run, "--json")
 
     assert first.exit_code == 0, first.output
-    assert f"refund requested: 150.00 USD of booking {booking['bookingId']}" in first.output
+    assert f"refund requested: $150.00 of booking {booking['bookingId']}" in first.output
     assert f"request id: refund-{booking['bookingId']}-1" in first.output
     assert second.exit_code == 0, second.output
     printed = json.loads(second.output)

@@ -12,7 +12,7 @@ from sessionbook.core.settings import Settings
 from sessionbook.web.formatting import (
     format_day,
     format_duration,
-    format_money,
+    format_price,
     format_time_range,
     is_known_zone,
     selectable_zones,
@@ -30,12 +30,14 @@ from sessionbook.web.session import cookies_secure, set_booking_cookie
         (135000, "USD", "$1,350.00"),
         (5, "EUR", "€0.05"),
         (50000, "JPY", "¥50,000"),
-        (1234567, "KWD", "1,234.567 KWD"),
-        (99900, "CHF", "999.00 CHF"),
+        (1234567, "KWD", "KWD\u00a01,234.567"),
+        (99900, "CHF", "CHF\u00a0999.00"),
     ],
 )
-def test_money_is_formatted_from_integer_minor_units(cents: int, currency: str, shown: str) -> None:
-    assert format_money(cents, currency) == shown
+def test_prices_are_formatted_from_integer_minor_units(
+    cents: int, currency: str, shown: str
+) -> None:
+    assert format_price(cents, currency) == shown
 
 
 @pytest.mark.parametrize(

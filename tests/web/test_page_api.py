@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from icalendar import Calendar
 
 from sessionbook.core.db import Database
 from tests.conftest import RunningServer
@@ -123,6 +124,9 @@ async def test_schedule_via_the_cookie_then_download_the_calendar_file(
     assert "\r\nSUMMARY:Discovery call\r\n" in text
     assert f"\r\nURL:{row.meeting_url}\r\n" in text
     assert "\r\nLOCATION:" in text
+    [event] = Calendar.from_ical(raw).walk("VEVENT")
+    assert event.decoded("DTSTART") == datetime.fromisoformat(slot["start"])
+    assert str(event["UID"]) == f"{created['bookingId']}@sessionbook"
     assert created["bookingToken"] not in text
 
 
@@ -156,13 +160,32 @@ async def test_posts_without_csrf_or_from_elsewhere_are_refused(
         "/book/api/cancel", json={}, headers={"X-CSRF-Token": csrf, "Sec-Fetch-Site": "cross-site"}
     )
 
-    for response in (no_token, wrong_token, other_site, cross_site_fetch):
+    opaque_from_elsewhere = await browser.post(
+        "/book/api/cancel",
+        json={},
+        headers={"X-CSRF-Token": csrf, "Origin": "null", "Sec-Fetch-Site": "cross-site"},
+    )
+    sibling_site = await browser.post(
+        "/book/api/cancel", json={}, headers={"X-CSRF-Token": csrf, "Sec-Fetch-Site": "same-site"}
+    )
+
+    for response in (
+        no_token,
+        wrong_token,
+        other_site,
+        cross_site_fetch,
+        opaque_from_elsewhere,
+        sibling_site,
+    ):
         assert response.status_code == 403
         assert response.json()["error"]["code"] == "csrf_failed"
     assert (await booking_row(owner_db, created["bookingId"])).status == "paid"
-    same_origin = await post_json(
-        browser, "/book/api/schedule", body, csrf=csrf
-    )  # the page's own request, Origin or not
+    # The page's own request as Chromium sends it under Referrer-Policy: no-referrer.
+    same_origin = await browser.post(
+        "/book/api/schedule",
+        json=body,
+        headers={"X-CSRF-Token": csrf, "Origin": "null", "Sec-Fetch-Site": "same-origin"},
+    )
     assert same_origin.status_code == 200, same_origin.text
 
 

@@ -1,23 +1,23 @@
-"""Admin sign-in: the argon2 password check and the HMAC-signed session cookie with its CSRF token.
+"""Admin sign-in: the argon2 password check and the signed session cookie with its CSRF token.
 
-The cookie holds `{exp, csrf, auth, pw}` signed with SESSION_SECRET. Nothing is stored on the
-server, so several instances behind a load balancer accept each other's sessions. `pw` is a
-fingerprint of the configured password hash: rotating ADMIN_PASSWORD_HASH signs everyone out,
-as rotating SESSION_SECRET does.
+The cookie holds `{exp, csrf, auth, pw}`, signed and timestamped by itsdangerous with
+SESSION_SECRET; no cookie older than SESSION_SECONDS is accepted whatever its `exp` says.
+Nothing is stored on the server, so several instances behind a load balancer accept each
+other's sessions. `pw` is a fingerprint of the configured password hash: rotating
+ADMIN_PASSWORD_HASH signs everyone out, as rotating SESSION_SECRET does.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
-import json
 import secrets
 import time
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 SESSION_COOKIE = "sb_admin"
 SESSION_SECONDS = 8 * 60 * 60
@@ -71,19 +71,12 @@ class AdminSession:
             password_fingerprint=password_fingerprint,
         )
 
-    def csrf_matches(self, presented: str | None) -> bool:
-        return presented is not None and hmac.compare_digest(self.csrf.encode(), presented.encode())
-
 
 class SessionSigner:
     """Serialises sessions into a cookie value and back, refusing anything not signed by us."""
 
     def __init__(self, secret: str) -> None:
-        self._key = hashlib.sha256(b"sessionbook-admin-session:" + secret.encode()).digest()
-
-    def _signature(self, body: bytes) -> str:
-        digest = hmac.new(self._key, body, hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+        self._serializer = URLSafeTimedSerializer(secret, salt="sessionbook-admin-session")
 
     def dumps(self, session: AdminSession) -> str:
         payload = {
@@ -92,29 +85,24 @@ class SessionSigner:
             "auth": session.authenticated,
             "pw": session.password_fingerprint,
         }
-        body = base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode())
-        encoded = body.rstrip(b"=")
-        return f"{encoded.decode()}.{self._signature(encoded)}"
+        return self._serializer.dumps(payload)
 
     def loads(
         self, value: str | None, password_fingerprint: str, now: float | None = None
     ) -> AdminSession | None:
         """The session in this cookie, or None when it is forged, stale or for an old password."""
-        if not value or value.count(".") != 1:
-            return None
-        encoded, signature = value.split(".")
-        if not hmac.compare_digest(signature, self._signature(encoded.encode())):
+        if not value:
             return None
         try:
-            padded = encoded + "=" * (-len(encoded) % 4)
-            payload = json.loads(base64.urlsafe_b64decode(padded))
+            payload = self._serializer.loads(value, max_age=SESSION_SECONDS)
             session = AdminSession(
                 csrf=str(payload["csrf"]),
                 expires=int(payload["exp"]),
                 authenticated=payload["auth"] is True,
                 password_fingerprint=str(payload["pw"]),
             )
-        except (ValueError, KeyError, TypeError):
+        except (BadSignature, ValueError, KeyError, TypeError):
+            # SignatureExpired is a BadSignature: a cookie past SESSION_SECONDS lands here too.
             return None
         if session.expires <= (now or time.time()):
             return None

@@ -1,4 +1,4 @@
-"""The admin pages' plumbing: templates and filters, the session cookie, CSRF and origin checks."""
+"""The admin pages' plumbing: templates and filters, the session cookie, the CSRF check."""
 
 from __future__ import annotations
 
@@ -23,7 +23,9 @@ from sessionbook.admin.auth import (
     fingerprint,
 )
 from sessionbook.admin.service import AdminService
+from sessionbook.core.money import format_money
 from sessionbook.core.settings import Settings
+from sessionbook.http.csrf import request_is_ours, site_origin
 from sessionbook.payments.airwallex.money import MoneyError, cents_to_amount
 
 ADMIN_DIR = Path(__file__).parent
@@ -34,12 +36,7 @@ _LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
 
 def _money(amount_cents: int | None, currency: str) -> str:
-    if amount_cents is None:
-        return ""
-    try:
-        return f"{cents_to_amount(amount_cents, currency)} {currency}"
-    except MoneyError:
-        return f"{amount_cents} ({currency} minor units)"
+    return "" if amount_cents is None else format_money(amount_cents, currency)
 
 
 def _amount(amount_cents: int, currency: str) -> str:
@@ -133,16 +130,12 @@ class AdminSite:
             samesite="strict",
         )
 
-    def same_origin(self, request: Request) -> bool:
-        """A browser's Origin, when it sends one, must be our own site."""
-        origin = request.headers.get("origin")
-        if origin is None or origin == "null":
-            return request.headers.get("sec-fetch-site", "same-origin") in (
-                "same-origin",
-                "none",
-            )
-        parts = urlsplit(self.settings.site_url)
-        return origin.rstrip("/") == f"{parts.scheme}://{parts.netloc}"
+    def request_is_ours(
+        self, request: Request, session: AdminSession, submitted: str | None
+    ) -> bool:
+        """A POST from our own signed page with this session's CSRF token (see `http.csrf`)."""
+        own_origin = site_origin(self.settings.site_url)
+        return request_is_ours(request.headers, own_origin, session.csrf, submitted)
 
     def page(
         self,

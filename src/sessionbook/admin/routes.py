@@ -59,7 +59,7 @@ async def checked_form(request: Request) -> tuple[AdminSite, AdminSession, dict[
     """A POST from our own signed-in page: same origin and the session's CSRF token."""
     site, session = require_admin(request)
     form = {key: str(value) for key, value in (await request.form()).items()}
-    if not site.same_origin(request) or not session.csrf_matches(form.get(CSRF_FIELD)):
+    if not site.request_is_ours(request, session, form.get(CSRF_FIELD)):
         raise _Forbidden()
     return site, session, form
 
@@ -94,9 +94,7 @@ async def login(
     session = site.session(request)
     form = {key: str(value) for key, value in (await request.form()).items()}
     fresh = AdminSession.anonymous(site.password_fingerprint)
-    if session is None or not site.same_origin(request):
-        return _login_again(site, fresh, "Your sign-in page expired. Please try again.", 403)
-    if not session.csrf_matches(form.get(CSRF_FIELD)):
+    if session is None or not site.request_is_ours(request, session, form.get(CSRF_FIELD)):
         return _login_again(site, fresh, "Your sign-in page expired. Please try again.", 403)
     if settings.rate_limits_enabled:
         wait = await limits.hit(f"admin_login:{address}", LIMITS["admin_login"])

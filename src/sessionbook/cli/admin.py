@@ -22,8 +22,8 @@ from sessionbook.admin.views import (
 from sessionbook.bookings.models import Booking
 from sessionbook.bootstrap import build_admin_reader
 from sessionbook.core.errors import BookingNotFound
+from sessionbook.core.money import format_money
 from sessionbook.core.settings import ConfigurationError, Settings, load_settings
-from sessionbook.payments.airwallex.money import MoneyError, cents_to_amount
 
 bookings_app = typer.Typer(help="Look at bookings: the monitoring views of the dashboard.")
 admin_app = typer.Typer(help="Set up the /admin dashboard.")
@@ -58,13 +58,6 @@ def _when(moment: datetime | None, zone: ZoneInfo) -> str:
     return "" if moment is None else f"{moment.astimezone(zone):%Y-%m-%d %H:%M}"
 
 
-def _money(amount_cents: int, currency: str) -> str:
-    try:
-        return f"{cents_to_amount(amount_cents, currency)} {currency}"
-    except MoneyError:
-        return f"{amount_cents} {currency}"
-
-
 def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
@@ -97,7 +90,7 @@ def _print_bookings(bookings: Sequence[Booking], settings: Settings, as_json: bo
             b.package_id,
             b.status,
             b.payment_status,
-            _money(b.amount_cents, b.currency),
+            format_money(b.amount_cents, b.currency),
             _when(b.scheduled_start, zone),
         ]
         for b in bookings
@@ -178,10 +171,10 @@ def show(
     b = detail.booking
     typer.echo(f"booking   {b.id}")
     typer.echo(f"customer  {b.customer_name} <{b.customer_email}> {b.customer_phone or ''}")
-    typer.echo(f"package   {b.package_id}, {_money(b.amount_cents, b.currency)}")
+    typer.echo(f"package   {b.package_id}, {format_money(b.amount_cents, b.currency)}")
     typer.echo(f"status    {b.status}, payment {b.payment_status}")
     typer.echo(f"session   {_when(b.scheduled_start, zone) or 'not scheduled'}")
-    typer.echo(f"refunded  {_money(b.refunded_cents, b.currency)}")
+    typer.echo(f"refunded  {format_money(b.refunded_cents, b.currency)}")
     typer.echo("")
     rows = [
         [

@@ -172,7 +172,7 @@ def refund(
     """Refund a paid booking through Airwallex; running it again never refunds twice."""
     from sessionbook.core.errors import ServiceError
     from sessionbook.core.logs import configure_logging
-    from sessionbook.payments.airwallex.money import cents_to_amount
+    from sessionbook.core.money import format_money
 
     settings = _settings_or_exit()
     configure_logging(level=settings.log_level, json_format=settings.log_format == "json")
@@ -184,7 +184,7 @@ def refund(
     if as_json:
         typer.echo(json.dumps({**result, "bookingId": booking_id.strip()}))
         return
-    money = f"{cents_to_amount(result['amountCents'], result['currency'])} {result['currency']}"
+    money = format_money(result["amountCents"], result["currency"])
     verb = "refund requested" if result["created"] else "refund already requested earlier"
     typer.echo(f"{verb}: {money} of booking {booking_id.strip()}")
     typer.echo(f"status: {result['status']}")

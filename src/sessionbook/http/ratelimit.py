@@ -1,14 +1,18 @@
-"""Per-address request limits: in-process for one instance, Redis when several share the load."""
+"""Per-address request limits counted by `limits`: in memory for one instance, Redis for many."""
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
+from limits import RateLimitItem, RateLimitItemPerSecond
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import FixedWindowRateLimiter
+from redis.asyncio import ConnectionPool
 from starlette.requests import Request
 
 
@@ -18,6 +22,9 @@ class Limit:
 
     count: int
     window_seconds: int
+
+    def item(self) -> RateLimitItem:
+        return RateLimitItemPerSecond(self.count, self.window_seconds)
 
 
 # Generous for people, tight for scripts; a page polling status every 2 s stays far below.
@@ -42,78 +49,62 @@ class LimitStore(Protocol):
         ...
 
 
-class MemoryLimitStore:
-    """Fixed windows in a dict; right for a single process."""
+class _FixedWindowStore:
+    """Fixed windows per key: a window opens at a key's first hit and lasts `window_seconds`.
+
+    Every hit counts, refused ones too, so a caller that keeps hammering stays refused.
+    """
+
+    def __init__(self, make_storage: Callable[[], Storage]) -> None:
+        self._make_storage = make_storage
+        self._limiter: FixedWindowRateLimiter | None = None
+
+    def _strategy(self) -> FixedWindowRateLimiter:
+        # Made on first use, inside the event loop: the memory storage starts a task.
+        if self._limiter is None:
+            self._limiter = FixedWindowRateLimiter(self._make_storage())
+        return self._limiter
+
+    async def hit(self, key: str, limit: Limit) -> int | None:
+        strategy = self._strategy()
+        if await strategy.hit(limit.item(), key):
+            return None
+        return await self._seconds_left(strategy, key, limit)
+
+    async def over(self, key: str, limit: Limit) -> int | None:
+        strategy = self._strategy()
+        if await strategy.test(limit.item(), key):
+            return None
+        return await self._seconds_left(strategy, key, limit)
+
+    @staticmethod
+    async def _seconds_left(strategy: FixedWindowRateLimiter, key: str, limit: Limit) -> int:
+        window = await strategy.get_window_stats(limit.item(), key)
+        return max(1, math.ceil(window.reset_time - time.time()))
+
+
+class MemoryLimitStore(_FixedWindowStore):
+    """Counts in this process; right for a single instance."""
 
     def __init__(self) -> None:
-        self._windows: dict[str, tuple[int, int]] = {}
-        self._lock = asyncio.Lock()
-        self._last_prune = time.monotonic()
-
-    def _window(self, limit: Limit, now: float) -> int:
-        return int(now // limit.window_seconds)
-
-    async def hit(self, key: str, limit: Limit) -> int | None:
-        now = time.time()
-        window = self._window(limit, now)
-        async with self._lock:
-            self._prune(now)
-            started, count = self._windows.get(key, (window, 0))
-            if started != window:
-                started, count = window, 0
-            count += 1
-            self._windows[key] = (started, count)
-        if count > limit.count:
-            return _seconds_left(limit, now)
-        return None
-
-    async def over(self, key: str, limit: Limit) -> int | None:
-        now = time.time()
-        started, count = self._windows.get(key, (-1, 0))
-        if started == self._window(limit, now) and count >= limit.count:
-            return _seconds_left(limit, now)
-        return None
-
-    def _prune(self, now: float) -> None:
-        if now - self._last_prune < 60 or len(self._windows) < 10_000:
-            return
-        self._last_prune = now
-        longest = max(limit.window_seconds for limit in LIMITS.values())
-        oldest = int(now // longest) - 1
-        self._windows = {k: v for k, v in self._windows.items() if v[0] >= oldest}
+        super().__init__(MemoryStorage)
 
 
-class RedisLimitStore:
-    """Fixed windows in Redis (INCR + EXPIRE), shared by every instance."""
+class RedisLimitStore(_FixedWindowStore):
+    """Counts in Redis, shared by every instance, through redis-py's asyncio client."""
 
     def __init__(self, url: str) -> None:
-        from redis.asyncio import Redis
-
-        self._redis = Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
-
-    async def hit(self, key: str, limit: Limit) -> int | None:
-        now = time.time()
-        window_key = f"sessionbook:rl:{key}:{int(now // limit.window_seconds)}"
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.incr(window_key)
-            pipe.expire(window_key, limit.window_seconds + 1)
-            count, _ = await pipe.execute()
-        return _seconds_left(limit, now) if int(count) > limit.count else None
-
-    async def over(self, key: str, limit: Limit) -> int | None:
-        now = time.time()
-        window_key = f"sessionbook:rl:{key}:{int(now // limit.window_seconds)}"
-        value = await self._redis.get(window_key)
-        if value is not None and int(value) >= limit.count:
-            return _seconds_left(limit, now)
-        return None
+        # Our own pool (a documented option of the storage), so closing the app closes it.
+        self._pool = ConnectionPool.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        pool_option: dict[str, Any] = {"connection_pool": self._pool}
+        super().__init__(
+            lambda: RedisStorage(
+                f"async+{url}", implementation="redispy", key_prefix="sessionbook:rl", **pool_option
+            )
+        )
 
     async def aclose(self) -> None:
-        await self._redis.aclose()
-
-
-def _seconds_left(limit: Limit, now: float) -> int:
-    return max(1, math.ceil(limit.window_seconds - (now % limit.window_seconds)))
+        await self._pool.aclose()
 
 
 def client_address(request: Request, trusted_proxies: list[str]) -> str:

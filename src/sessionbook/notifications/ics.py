@@ -4,41 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from icalendar import Calendar, Event
+
 PRODUCT_ID = "-//sessionbook//booking confirmation//EN"
-
-
-def _escape(value: str) -> str:
-    """TEXT escaping of RFC 5545 3.3.11: backslash, semicolon, comma and newlines."""
-    return (
-        value.replace("\\", "\\\\")
-        .replace(";", "\\;")
-        .replace(",", "\\,")
-        .replace("\r\n", "\\n")
-        .replace("\n", "\\n")
-    )
-
-
-def _fold(line: str) -> str:
-    """Lines longer than 75 octets continue on the next line after a single space."""
-    encoded = line.encode("utf-8")
-    if len(encoded) <= 75:
-        return line
-    parts: list[str] = []
-    current = ""
-    limit = 75
-    for char in line:
-        if len((current + char).encode("utf-8")) > limit:
-            parts.append(current)
-            current = char
-            limit = 74  # continuation lines start with the space
-        else:
-            current += char
-    parts.append(current)
-    return "\r\n ".join(parts)
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
 def session_event(
@@ -52,28 +20,32 @@ def session_event(
     location: str | None,
     now: datetime,
 ) -> bytes:
-    """One VEVENT in UTC. The same `uid` with a higher `sequence` updates an earlier copy."""
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        f"PRODID:{PRODUCT_ID}",
-        "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
-        "BEGIN:VEVENT",
-        f"UID:{_escape(uid)}",
-        f"SEQUENCE:{sequence}",
-        f"DTSTAMP:{_stamp(now)}",
-        f"DTSTART:{_stamp(start)}",
-        f"DTEND:{_stamp(end)}",
-        f"SUMMARY:{_escape(summary)}",
-        f"DESCRIPTION:{_escape(description)}",
-    ]
+    """One VEVENT in UTC. The same `uid` with a higher `sequence` updates an earlier copy.
+
+    icalendar escapes TEXT values and folds long lines (RFC 5545 3.3.11 and 3.1).
+    """
+    calendar = Calendar()
+    calendar.add("prodid", PRODUCT_ID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    event = Event()
+    event.add("uid", uid)
+    event.add("sequence", sequence)
+    event.add("dtstamp", now.astimezone(UTC))
+    event.add("dtstart", start.astimezone(UTC))
+    event.add("dtend", end.astimezone(UTC))
+    event.add("summary", summary)
+    event.add("description", description)
     if location:
-        lines.append(f"LOCATION:{_escape(location)}")
-        # URL is a URI, not TEXT: only a plain http(s) address may go in unescaped.
+        event.add("location", location)
+        # URL is a URI, not TEXT: only a plain http(s) address may go in.
         if location.startswith(("https://", "http://")) and not any(
             char.isspace() for char in location
         ):
-            lines.append(f"URL:{location}")
-    lines += ["STATUS:CONFIRMED", "TRANSP:OPAQUE", "END:VEVENT", "END:VCALENDAR"]
-    return ("\r\n".join(_fold(line) for line in lines) + "\r\n").encode("utf-8")
+            event.add("url", location)
+    event.add("status", "CONFIRMED")
+    event.add("transp", "OPAQUE")
+    calendar.add_component(event)
+    ical: bytes = calendar.to_ical()
+    return ical

@@ -6,9 +6,9 @@ from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sessionbook.bookings.models import Booking
+from sessionbook.core.money import format_money
 from sessionbook.notifications.email import Attachment, OutgoingEmail
 from sessionbook.notifications.ics import session_event
-from sessionbook.payments.airwallex.money import MoneyError, cents_to_amount
 
 PAYMENT_RECEIVED = "payment_received"
 BOOKING_CONFIRMED = "booking_confirmed"
@@ -36,13 +36,6 @@ def _when(moment: datetime, zone: ZoneInfo) -> str:
     return f"{local:%A %d %B %Y, %H:%M} ({zone.key})"
 
 
-def _money(amount_cents: int, currency: str) -> str:
-    try:
-        return f"{cents_to_amount(amount_cents, currency)} {currency}"
-    except MoneyError:
-        return f"{amount_cents} {currency} (minor units)"
-
-
 def render(
     *,
     kind: str,
@@ -62,7 +55,7 @@ def render(
     if kind == PAYMENT_RECEIVED:
         subject = f"Payment received: {title}"
         body = (
-            f"we received your payment of {_money(booking.amount_cents, booking.currency)} "
+            f"we received your payment of {format_money(booking.amount_cents, booking.currency)} "
             f"for {title}. Thank you!\n\nYou can now pick a time for your session with the "
             "booking link you were given when you booked."
         )

@@ -1,13 +1,12 @@
-"""SMTP delivery with the standard library, run in a worker thread so the event loop never waits."""
+"""SMTP delivery with aiosmtplib: asynchronous all the way, so the event loop never waits."""
 
 from __future__ import annotations
 
-import asyncio
-import smtplib
 import ssl
 from email.message import EmailMessage
 from email.utils import formatdate
 
+import aiosmtplib
 import structlog
 
 from sessionbook.notifications.email import EmailDeliveryError, OutgoingEmail
@@ -66,26 +65,28 @@ class SmtpEmailSender:
 
     async def send(self, email: OutgoingEmail) -> None:
         message = self.build(email)
-        await asyncio.to_thread(self._deliver, message)
-        log.info("email_sent", kind=email.kind, booking_id=email.booking_id)
-
-    def _deliver(self, message: EmailMessage) -> None:
+        login = self._username is not None and self._password is not None
         try:
-            with smtplib.SMTP(self.host, self.port, timeout=self.timeout_seconds) as smtp:
-                if self.starttls:
-                    smtp.starttls(context=ssl.create_default_context())
-                if self._username is not None and self._password is not None:
-                    smtp.login(self._username, self._password)
-                smtp.send_message(message)
-        except smtplib.SMTPRecipientsRefused as exc:
+            await aiosmtplib.send(
+                message,
+                hostname=self.host,
+                port=self.port,
+                username=self._username if login else None,
+                password=self._password if login else None,
+                # Required when configured: a server that cannot upgrade is refused, never
+                # talked to in plain text; when not configured, never attempted.
+                start_tls=self.starttls,
+                tls_context=ssl.create_default_context(),
+                timeout=self.timeout_seconds,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as exc:
             raise EmailDeliveryError("recipient refused", permanent=True) from exc
-        except (smtplib.SMTPAuthenticationError, smtplib.SMTPSenderRefused) as exc:
+        except (aiosmtplib.SMTPAuthenticationError, aiosmtplib.SMTPSenderRefused) as exc:
             # Our configuration is wrong, not this message: keep it for when it is fixed.
-            raise EmailDeliveryError(f"SMTP refused us: {exc.smtp_code}") from exc
-        except smtplib.SMTPResponseException as exc:
+            raise EmailDeliveryError(f"SMTP refused us: {exc.code}") from exc
+        except aiosmtplib.SMTPResponseException as exc:
             # 5xx is the server's final word on this message; 4xx means "try again later".
-            raise EmailDeliveryError(
-                f"SMTP {exc.smtp_code}", permanent=500 <= exc.smtp_code < 600
-            ) from exc
-        except (smtplib.SMTPException, OSError) as exc:
+            raise EmailDeliveryError(f"SMTP {exc.code}", permanent=500 <= exc.code < 600) from exc
+        except (aiosmtplib.SMTPException, OSError) as exc:
             raise EmailDeliveryError(f"SMTP unavailable: {type(exc).__name__}") from exc
+        log.info("email_sent", kind=email.kind, booking_id=email.booking_id)

@@ -7,10 +7,8 @@ from datetime import datetime
 from functools import cache
 from zoneinfo import ZoneInfo
 
-from sessionbook.payments.airwallex.money import minor_units
+from sessionbook.core.money import format_money
 
-# Symbols only where they are unambiguous for a customer; anything else shows its ISO code.
-_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹", "KRW": "₩"}
 _ZONE_AREAS = (
     "Africa/",
     "America/",
@@ -24,18 +22,9 @@ _ZONE_AREAS = (
 )
 
 
-def format_money(amount_cents: int, currency: str) -> str:
-    """Integer minor units as a price a person reads: 15000 USD is "$150.00", 0 is "Free"."""
-    if amount_cents == 0:
-        return "Free"
-    decimals = minor_units(currency)
-    whole, fraction = divmod(abs(amount_cents), 10**decimals)
-    text = f"{whole:,}"
-    if decimals:
-        text += f".{fraction:0{decimals}d}"
-    sign = "-" if amount_cents < 0 else ""
-    symbol = _SYMBOLS.get(currency)
-    return f"{sign}{symbol}{text}" if symbol else f"{sign}{text} {currency}"
+def format_price(amount_cents: int, currency: str) -> str:
+    """A price on the customer's pages: "Free" for nothing, else the formatted amount."""
+    return "Free" if amount_cents == 0 else format_money(amount_cents, currency)
 
 
 def format_duration(minutes: int) -> str:

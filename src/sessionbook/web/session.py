@@ -2,15 +2,13 @@
 
 The booking token reaches a browser once, in a `/book?token=` link, and is traded at once for
 an HttpOnly cookie; pages and scripts never see it. Every POST under /book must come from our
-own pages: the browser's Origin (when it sends one other than "null") must be the site's, a
-cross-site Sec-Fetch-Site is refused, and the CSRF token must match the CSRF cookie (a
-double-submit token; the cookie is HttpOnly and the page renders the value it was set with).
+own pages, as `http.csrf` decides for pages and admin alike; here the double-submit token is a
+CSRF cookie (HttpOnly; the page renders the value it was set with).
 """
 
 from __future__ import annotations
 
 import secrets
-from hmac import compare_digest
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
@@ -18,6 +16,7 @@ from starlette.responses import Response
 
 from sessionbook.core.errors import ServiceError
 from sessionbook.core.settings import Settings
+from sessionbook.http.csrf import request_is_ours, site_origin
 
 BOOKING_COOKIE = "sb_booking"
 CSRF_COOKIE = "sb_csrf"
@@ -33,11 +32,6 @@ class CsrfRejected(ServiceError):
     status_code = 403
     code = "csrf_failed"
     default_message = "This request did not come from the booking page. Reload it and try again."
-
-
-def site_origin(settings: Settings) -> str:
-    parts = urlsplit(settings.site_url)
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 def cookies_secure(settings: Settings) -> bool:
@@ -95,13 +89,6 @@ def remember_csrf_token(
 
 def check_same_origin(request: Request, settings: Settings, submitted: str | None) -> None:
     """Refuse a state-changing request that another site could have made the browser send."""
-    origin = request.headers.get("origin")
-    if origin is not None and origin != "null" and origin.rstrip("/") != site_origin(settings):
-        raise CsrfRejected()
-    if request.headers.get("sec-fetch-site") == "cross-site":
-        raise CsrfRejected()
-    expected = request.cookies.get(CSRF_COOKIE, "")
-    if not expected or not submitted:
-        raise CsrfRejected()
-    if not compare_digest(expected.encode(), submitted.encode()):
+    expected = request.cookies.get(CSRF_COOKIE)
+    if not request_is_ours(request.headers, site_origin(settings.site_url), expected, submitted):
         raise CsrfRejected()

@@ -13,7 +13,7 @@ from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
 from sessionbook.core.settings import Settings
-from sessionbook.web.formatting import format_duration, format_money
+from sessionbook.web.formatting import format_duration, format_price
 
 WEB_DIR = Path(__file__).parent
 TEMPLATES_DIR = WEB_DIR / "templates"
@@ -44,7 +44,7 @@ def build_templates(settings: Settings) -> Jinja2Templates:
         sandbox=settings.sandbox,
         payments_sandbox=not settings.payments_live,
     )
-    environment.filters.update(money=format_money, duration=format_duration)
+    environment.filters.update(money=format_price, duration=format_duration)
     return Jinja2Templates(env=environment)
 
 

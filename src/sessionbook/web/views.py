@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sessionbook.bookings.models import Booking, BookingStatus, PaymentStatus
-from sessionbook.web.formatting import format_day, format_money, format_time_range, zone_or_utc
+from sessionbook.web.formatting import format_day, format_price, format_time_range, zone_or_utc
 
 # The page's states; the status endpoint reports the same name, so the script only has to
 # notice that the name changed and reload the page.
@@ -65,7 +65,7 @@ def booking_view(booking: Booking) -> BookingView:
         package_id=booking.package_id,
         package_title=booking.package_title,
         duration_minutes=booking.duration_minutes,
-        price=format_money(booking.amount_cents, booking.currency),
+        price=format_price(booking.amount_cents, booking.currency),
         free=booking.amount_cents == 0,
         customer_name=booking.customer_name,
         customer_email=booking.customer_email,

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -35,7 +34,7 @@ from urllib.parse import quote
 import httpx
 import structlog
 
-from sessionbook.core.http_client import ProviderClient
+from sessionbook.core.http_client import ProviderClient, RetryPolicy, exponential_backoff
 from sessionbook.payments.airwallex import objects
 from sessionbook.payments.airwallex.errors import (
     PaymentAuthenticationFailed,
@@ -136,25 +135,40 @@ class AirwallexClient(ProviderClient):
         if description:
             body["description"] = description
         since = datetime.now(UTC) - _LOST_LINK_LOOKBACK
-        attempts = 1 + self._max_retries
-        for attempt in range(attempts):
-            try:
-                data = await self._call("POST", f"{PAYMENT_LINKS_PATH}/create", body=body)
-            except PaymentProviderUnavailable as exc:
-                if isinstance(exc, PaymentAuthenticationFailed):
-                    raise
+        tried = False
+
+        async def look_then_create() -> PaymentLink:
+            nonlocal tried
+            if tried:
                 # The link may exist even though its answer was lost: look before creating again.
-                await asyncio.sleep(self._backoff(attempt))
-                existing = await self._find_link(booking_id, request_id, since)
+                existing = await self._recover_link(booking_id, request_id, since)
                 if existing is not None:
-                    log.info("airwallex_link_recovered", booking_id=booking_id, link_id=existing.id)
                     return existing
-                if attempt == attempts - 1:
-                    raise
-                continue
+            tried = True
+            data = await self._call("POST", f"{PAYMENT_LINKS_PATH}/create", body=body)
             # Decoded outside the retry: a 2xx means the link exists, so never create again.
             return objects.decode(objects.payment_link, data)
-        raise AssertionError("unreachable: the last attempt returns or raises")
+
+        try:
+            return await self._retry_policy(replay_safe=False, creating_link=True).run(
+                look_then_create, operation="create_payment_link"
+            )
+        except PaymentAuthenticationFailed:
+            raise
+        except PaymentProviderUnavailable:
+            # The last answer may have been lost too.
+            existing = await self._recover_link(booking_id, request_id, since)
+            if existing is None:
+                raise
+            return existing
+
+    async def _recover_link(
+        self, booking_id: str, request_id: str, since: datetime
+    ) -> PaymentLink | None:
+        existing = await self._find_link(booking_id, request_id, since)
+        if existing is not None:
+            log.info("airwallex_link_recovered", booking_id=booking_id, link_id=existing.id)
+        return existing
 
     async def get_payment_link(self, link_id: str) -> PaymentLink:
         data = await self._call("GET", f"{PAYMENT_LINKS_PATH}/{_segment(link_id)}")
@@ -289,47 +303,77 @@ class AirwallexClient(ProviderClient):
         replay_safe: bool,
     ) -> httpx.Response:
         """Send with bounded retries; returns the first answer that is not worth retrying."""
-        attempts = 1 + self._max_retries
-        for attempt in range(attempts):
-            retry_after = 0.0
-            try:
-                response = await self._http.request(
-                    method, path, headers=headers, content=content, params=params
-                )
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-                # Nothing reached Airwallex, so even a non-idempotent call may be repeated.
-                failure: PaymentProviderError = network_failure(exc, "network")
-                retryable = True
-            except httpx.TimeoutException as exc:
-                failure, retryable = network_failure(exc, "timeout"), replay_safe
-            except httpx.TransportError as exc:
-                failure, retryable = network_failure(exc, "network"), replay_safe
-            else:
-                status = response.status_code
-                if status != 429 and status < 500:
-                    return response
-                failure = error_from(response)
-                retryable = replay_safe or status == 429  # a 429 was refused, not processed
-                retry_after = retry_after_seconds(response)
-            log.warning(
-                "airwallex_call_failed",
-                method=method,
-                path=path,
-                attempt=attempt + 1,
-                code=failure.code,
-                status_code=failure.status_code,
-            )
-            if not retryable or attempt == attempts - 1:
-                raise failure
-            # Honour Retry-After, but never wait longer than our own ceiling.
-            await asyncio.sleep(
-                max(self._backoff(attempt), min(retry_after, self._max_backoff_seconds))
-            )
-        raise AssertionError("unreachable: the last attempt returns or raises")
 
-    def _backoff(self, attempt: int) -> float:
-        ceiling = min(self._max_backoff_seconds, self._backoff_seconds * 2.0**attempt)
-        return ceiling * random.uniform(0.5, 1.0)  # jitter spreads out synchronized retries
+        async def send() -> httpx.Response:
+            response = await self._http.request(
+                method, path, headers=headers, content=content, params=params
+            )
+            if response.status_code == 429 or response.status_code >= 500:
+                raise _RefusedAnswer(response)
+            return response
+
+        try:
+            return await self._retry_policy(replay_safe=replay_safe).run(
+                send, operation=f"{method} {path}"
+            )
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            failure: PaymentProviderError = network_failure(exc, "network")
+        except httpx.TimeoutException as exc:
+            failure = network_failure(exc, "timeout")
+        except httpx.TransportError as exc:
+            failure = network_failure(exc, "network")
+        except _RefusedAnswer as refused:
+            failure = error_from(refused.response)
+        log.warning(
+            "airwallex_call_failed",
+            method=method,
+            path=path,
+            code=failure.code,
+            status_code=failure.status_code,
+        )
+        raise failure
+
+    def _retry_policy(self, *, replay_safe: bool, creating_link: bool = False) -> RetryPolicy:
+        """Airwallex's retry policy, the one place that says what is tried again and when.
+
+        A call is repeated when the request never left (connect errors), was refused unprocessed
+        (429), or, for calls safe to replay, on any network error, timeout or 5xx. Creating a link
+        is repeated after any unavailability, because each new try first looks for the link.
+        Waits grow exponentially with jitter; a Retry-After is honoured up to our ceiling.
+        """
+
+        def worth_retrying(failure: BaseException) -> bool:
+            if creating_link:
+                return isinstance(failure, PaymentProviderUnavailable) and not isinstance(
+                    failure, PaymentAuthenticationFailed
+                )
+            if isinstance(failure, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+                return True  # nothing reached Airwallex
+            if isinstance(failure, _RefusedAnswer):
+                return replay_safe or failure.response.status_code == 429
+            return replay_safe and isinstance(failure, httpx.TransportError)
+
+        def wait_for(failure: BaseException, attempt: int) -> float:
+            backoff = exponential_backoff(
+                attempt,
+                base_seconds=self._backoff_seconds,
+                ceiling_seconds=self._max_backoff_seconds,
+                jitter_floor=0.5,
+            )
+            retry_after = (
+                retry_after_seconds(failure.response)
+                if isinstance(failure, _RefusedAnswer)
+                else 0.0
+            )
+            return max(backoff, min(retry_after, self._max_backoff_seconds))
+
+        return RetryPolicy(
+            provider="airwallex",
+            attempts=1 + self._max_retries,
+            worth_retrying=worth_retrying,
+            wait_for=wait_for,
+            retry_event="airwallex_call_failed",
+        )
 
     # -- login ---------------------------------------------------------------------------
 
@@ -385,6 +429,14 @@ class AirwallexClient(ProviderClient):
         lifetime = (expiry - datetime.now(UTC)).total_seconds() if expiry else 300.0
         # Keep a margin so a request never leaves with a token about to die in flight.
         return max(0.0, lifetime - min(self._token_margin, lifetime / 2))
+
+
+class _RefusedAnswer(Exception):
+    """A 429 or 5xx answer, raised inside the retry loop so the policy can judge it."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
 
 
 def _segment(identifier: str) -> str:

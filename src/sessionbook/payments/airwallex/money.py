@@ -4,50 +4,28 @@ Airwallex takes and returns `amount` as a JSON number in major units (e.g. 165.1
 as many decimals as the currency's minor unit allows ("Please refer to supported currencies
 for supported minor units", https://www.airwallex.com/docs/payments/supported-currencies).
 We keep money as integer minor units everywhere else and convert only here, with `Decimal`,
-refusing any value that cannot be represented exactly instead of rounding it.
+refusing any value that cannot be represented exactly instead of rounding it. The ISO 4217
+minor units themselves live in `core.money`, shared with the prices people read.
 """
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal, InvalidOperation
 
-# ISO 4217 minor units that differ from the common 2. Airwallex follows ISO 4217 here.
-_ZERO_DECIMAL = frozenset(
-    {
-        "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG",
-        "RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF",
-    }
-)  # fmt: skip
-_THREE_DECIMAL = frozenset({"BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"})
-_FOUR_DECIMAL = frozenset({"CLF", "UYW"})
-_CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
+from sessionbook.core.money import MoneyError, minor_units, normalise_currency
+
 # Far above any real price, far below float precision trouble (2**53) for the JSON encoding.
 MAX_MINOR_UNITS = 10**15
 
-
-class MoneyError(ValueError):
-    """An amount or currency that cannot be converted exactly."""
-
-
-def normalise_currency(currency: str) -> str:
-    """Upper-case ISO 4217 code, or MoneyError."""
-    code = currency.strip().upper() if isinstance(currency, str) else ""
-    if not _CURRENCY_CODE.match(code):
-        raise MoneyError(f"not an ISO 4217 currency code: {currency!r}")
-    return code
-
-
-def minor_units(currency: str) -> int:
-    """How many decimals the currency's amounts have (JPY 0, USD 2, KWD 3)."""
-    code = normalise_currency(currency)
-    if code in _ZERO_DECIMAL:
-        return 0
-    if code in _THREE_DECIMAL:
-        return 3
-    if code in _FOUR_DECIMAL:
-        return 4
-    return 2
+__all__ = [
+    "MAX_MINOR_UNITS",
+    "MoneyError",
+    "amount_to_cents",
+    "cents_to_amount",
+    "json_number",
+    "minor_units",
+    "normalise_currency",
+]
 
 
 def cents_to_amount(amount_cents: int, currency: str) -> Decimal:

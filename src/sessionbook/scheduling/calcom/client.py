@@ -35,8 +35,7 @@ Facts relied on (calcom/cal.com, apps/api/v2 and packages/platform/types):
 
 from __future__ import annotations
 
-import asyncio
-import random
+import math
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -45,7 +44,7 @@ from urllib.parse import quote
 import httpx
 import structlog
 
-from sessionbook.core.http_client import ProviderClient
+from sessionbook.core.http_client import ProviderClient, RetryPolicy, exponential_backoff
 from sessionbook.scheduling.calcom.calendar import CalBooking, Slot
 from sessionbook.scheduling.calcom.errors import (
     CalendarError,
@@ -96,6 +95,7 @@ class CalComClient(ProviderClient):
         self._max_retries = max_retries
         self._backoff_seconds = backoff_seconds
         self._max_retry_after_seconds = max_retry_after_seconds
+        self._retry_policy = self._cal_com_retry_policy()
         # The key lives only in the client's default headers: never in an attribute of ours, a
         # log line or an exception message.
         self._http = httpx.AsyncClient(
@@ -298,61 +298,65 @@ class CalComClient(ProviderClient):
         whole_body: bool = False,
     ) -> Any:
         """One API call with the retry policy; returns `data` (or the whole body)."""
-        attempts = 1 + (self._max_retries if retry else 0)
-        for attempt in range(1, attempts + 1):
-            cause: Exception | None = None
+
+        async def send() -> Any:
             try:
                 response = await self._http.request(
                     method, path, params=params, json=json, headers={"cal-api-version": version}
                 )
             except httpx.TimeoutException as exc:
-                cause = exc
-                error: CalendarError = CalendarUnavailable(
+                raise CalendarUnavailable(
                     f"Cal.com did not answer {method} /{path} in time", code="timeout"
-                )
+                ) from exc
             except httpx.TransportError as exc:
-                cause = exc
-                error = CalendarUnavailable(
+                raise CalendarUnavailable(
                     f"Cal.com unreachable on {method} /{path}: {type(exc).__name__}",
                     code="network",
-                )
-            else:
-                if response.is_success:
-                    return success_payload(response, whole_body=whole_body)
-                error = error_from(response, slot_errors=slot_errors)
-            delay = self._retry_delay(error, attempt) if attempt < attempts else None
-            if delay is None:
-                log.warning(
-                    "cal_api_failed",
-                    method=method,
-                    path=path,
-                    status=error.status_code,
-                    code=error.code,
-                    attempts=attempt,
-                )
-                raise error from cause
+                ) from exc
+            if response.is_success:
+                return success_payload(response, whole_body=whole_body)
+            raise error_from(response, slot_errors=slot_errors)
+
+        policy = self._retry_policy if retry else self._retry_policy.once()
+        try:
+            return await policy.run(send, operation=f"{method} /{path}")
+        except CalendarError as error:
             log.warning(
-                "cal_api_retry",
+                "cal_api_failed",
                 method=method,
                 path=path,
                 status=error.status_code,
                 code=error.code,
-                attempt=attempt,
-                delay_seconds=round(delay, 3),
             )
-            await asyncio.sleep(delay)
-        raise AssertionError("unreachable: the last attempt returns or raises")
+            raise
 
-    def _retry_delay(self, error: CalendarError, attempt: int) -> float | None:
-        if isinstance(error, CalendarRateLimited):
-            # Waiting longer than this inside a customer's request is worse than failing fast.
-            if error.retry_after > self._max_retry_after_seconds:
-                return None
-            return error.retry_after
-        if isinstance(error, CalendarUnavailable):
-            # Full jitter: concurrent callers do not retry in lock-step.
-            return random.uniform(0, self._backoff_seconds * 2 ** (attempt - 1))
-        return None
+    def _cal_com_retry_policy(self) -> RetryPolicy:
+        """Cal.com's retry policy, the one place that says what is tried again and when.
+
+        Only calls marked `retry` (reads and replay-safe writes) are repeated. Unavailability
+        waits with full jitter, so concurrent callers do not retry in lock-step; a 429 waits as
+        long as Cal.com asks, unless that is longer than a customer's request should take.
+        """
+
+        def worth_retrying(failure: BaseException) -> bool:
+            if isinstance(failure, CalendarRateLimited):
+                return failure.retry_after <= self._max_retry_after_seconds
+            return isinstance(failure, CalendarUnavailable)
+
+        def wait_for(failure: BaseException, attempt: int) -> float:
+            if isinstance(failure, CalendarRateLimited):
+                return failure.retry_after
+            return exponential_backoff(
+                attempt, base_seconds=self._backoff_seconds, ceiling_seconds=math.inf
+            )
+
+        return RetryPolicy(
+            provider="cal_com",
+            attempts=1 + self._max_retries,
+            worth_retrying=worth_retrying,
+            wait_for=wait_for,
+            retry_event="cal_api_retry",
+        )
 
 
 def _segment(value: str) -> str:
