@@ -76,7 +76,8 @@ class EventLocation:
         return self.type in VIDEO_LOCATION_TYPES
 
     def describe(self) -> str:
-        return f"{self.type}:{self.integration}" if self.integration else self.type
+        """The app's slug ("cal-video", "zoom") when there is one, else the type ("address")."""
+        return self.integration or self.type
 
 
 @dataclass(frozen=True, slots=True)
