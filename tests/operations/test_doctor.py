@@ -53,11 +53,11 @@ def _suite_logging(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("sessionbook.core.logs.configure_logging", lambda **_: None)
 
 
-async def doctor(env: dict[str, str], *args: str) -> Result:
-    """`sessionbook doctor` with exactly these variables, as from a shell."""
+async def doctor(env: dict[str, str], *args: str, terminal: bool = False) -> Result:
+    """`sessionbook doctor` with exactly these variables, as from a shell (or a terminal)."""
     runner = CliRunner()
     # In a worker thread: the command runs its own event loop, as it does from a shell.
-    return await asyncio.to_thread(runner.invoke, app, ["doctor", *args], env=env)
+    return await asyncio.to_thread(runner.invoke, app, ["doctor", *args], env=env, color=terminal)
 
 
 def line(result: Result, name: str) -> str:
@@ -330,6 +330,7 @@ async def test_an_unreachable_site_url_says_the_server_may_not_run(
     nobody = f"http://127.0.0.1:{free_port()}"
 
     result = await doctor({"DATABASE_URL": test_db.app_url, "SITE_URL": nobody})
+    coloured = await doctor({"DATABASE_URL": test_db.app_url, "SITE_URL": nobody}, terminal=True)
 
     assert result.exit_code == 1
     unreachable = line(result, "site url")
@@ -339,6 +340,10 @@ async def test_an_unreachable_site_url_says_the_server_may_not_run(
     assert "not https" not in unreachable  # plain http on loopback is fine in sandbox mode
     # The stand-ins live in that same server, so the providers' lines say so too.
     assert "is `sessionbook serve` running at SITE_URL" in line(result, "airwallex login")
+    # Red and green on a terminal; plain words when piped (the lines above).
+    assert "\x1b[31m" in coloured.stdout
+    assert "\x1b[32m" in coloured.stdout
+    assert "\x1b[" not in result.stdout
 
 
 async def test_smtp_that_refuses_is_named(

@@ -409,10 +409,7 @@ async def _role_facts(services: Services) -> tuple[Any, Sequence[str], Any]:
         ).all()
         rls = (
             await connection.execute(
-                text(
-                    "SELECT relrowsecurity, relforcerowsecurity FROM pg_class "
-                    "WHERE oid = to_regclass('bookings')"
-                )
+                text("SELECT relrowsecurity FROM pg_class WHERE oid = to_regclass('bookings')")
             )
         ).one_or_none()
     return role, owned, rls
