@@ -60,12 +60,11 @@ class DatabaseUnderTest:
         return self.backend == "postgres"
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgres"])
-async def test_db(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[DatabaseUnderTest]:
-    if request.param == "sqlite":
-        url = await new_sqlite_database(tmp_path_factory.mktemp("sqlite"))
+@asynccontextmanager
+async def fresh_test_database(backend: str, directory: Path) -> AsyncIterator[DatabaseUnderTest]:
+    """A new migrated database of `backend`; PostgreSQL's is dropped afterwards."""
+    if backend == "sqlite":
+        url = await new_sqlite_database(directory)
         yield DatabaseUnderTest("sqlite", url, url)
         return
     admin_url = postgres_admin_url()
@@ -74,8 +73,18 @@ async def test_db(
             pytest.fail(f"PostgreSQL is required but not reachable at {admin_url!r}")
         pytest.skip("PostgreSQL not reachable (set TEST_DATABASE_URL)")
     owner_url, app_url = await create_postgres_database(admin_url)
-    yield DatabaseUnderTest("postgres", owner_url, app_url)
-    await drop_postgres_database(admin_url, owner_url)
+    try:
+        yield DatabaseUnderTest("postgres", owner_url, app_url)
+    finally:
+        await drop_postgres_database(admin_url, owner_url)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+async def test_db(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[DatabaseUnderTest]:
+    async with fresh_test_database(request.param, tmp_path_factory.mktemp("sqlite")) as database:
+        yield database
 
 
 @asynccontextmanager

@@ -301,7 +301,7 @@ def create_cal_sandbox(
                 "title": spec.title,
                 "slug": spec.slug,
                 "description": "",
-                "locations": [{"type": "integration", "integration": "cal-video"}],
+                "locations": [dict(location) for location in spec.locations],
                 "minimumBookingNotice": min_notice_minutes,
                 "slotInterval": slot_interval_minutes,
                 "hidden": False,

@@ -18,13 +18,20 @@ _UID_LENGTH = 22
 Clock = Callable[[], datetime]
 
 
+# Cal.com's default location: every booking gets a Cal Video room.
+CAL_VIDEO_LOCATION: tuple[dict[str, str], ...] = (
+    {"type": "integration", "integration": "cal-video"},
+)
+
+
 @dataclass(frozen=True, slots=True)
 class EventTypeSpec:
-    """One event type of the sandbox host."""
+    """One event type of the sandbox host; `locations` as GET /v2/event-types answers them."""
 
     length_minutes: int
     title: str
     slug: str
+    locations: tuple[dict[str, str], ...] = CAL_VIDEO_LOCATION
 
 
 @dataclass(frozen=True, slots=True)

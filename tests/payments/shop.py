@@ -132,6 +132,14 @@ class Shop:
         items = (await self.hook("GET", "/webhook-deliveries")).json()["items"]
         return [item for item in items if item["event_id"] == event_id]
 
+    async def wait_deliveries(self, event_id: str, count: int) -> list[dict[str, Any]]:
+        """The stand-in's deliveries of one event, once `count` have come back.
+
+        A delivery is logged when our answer reaches the stand-in, a moment after the booking
+        already changed: reading the log at once would race that answer.
+        """
+        return await eventually(lambda: self.deliveries(event_id), lambda seen: len(seen) >= count)
+
     async def resend(self, event_id: str) -> None:
         answer = await self.hook("POST", f"/webhook-events/{event_id}/resend")
         assert answer.status_code == 202, answer.text

@@ -127,6 +127,9 @@ class FakeGateway:
     async def deactivate_payment_link(self, link_id: str) -> None:
         raise NotImplementedError
 
+    async def log_in(self) -> None:
+        raise NotImplementedError
+
     async def find_payment_intents(self, *, merchant_order_id: str) -> list[PaymentIntent]:
         raise NotImplementedError
 

@@ -27,7 +27,7 @@ async def test_airwallex_down_answers_502_and_the_redelivery_pays(shop: Shop) ->
 
     [event] = await shop.sent_events("payment_intent.succeeded", paid["payment_intent"]["id"])
     await shop.wait_status(booking, status="paid", paymentStatus="paid")
-    deliveries = await shop.deliveries(event["id"])
+    deliveries = await shop.wait_deliveries(event["id"], 2)
     assert [d["status_code"] for d in deliveries] == [502, 200]
     row = await shop.webhook_row(event["id"])
     assert (row.state, row.attempts, row.next_attempt_at) == ("processed", 2, None)

@@ -121,7 +121,7 @@ async def test_a_payment_for_no_booking_of_ours_is_acknowledged_and_recorded(sho
     [event] = await shop.sent_events("payment_intent.succeeded", paid["payment_intent"]["id"])
     row = await shop.wait_webhook_state(event["id"], "ignored")
     assert (row.last_error, row.booking_id) == ("unknown payment", None)
-    assert [d["status_code"] for d in await shop.deliveries(event["id"])] == [200]
+    assert [d["status_code"] for d in await shop.wait_deliveries(event["id"], 1)] == [200]
 
 
 async def test_a_booking_token_in_an_event_finds_nothing(shop: Shop) -> None:

@@ -1,4 +1,4 @@
-"""The `sessionbook` command: serve, migrate, sweep, refund."""
+"""The `sessionbook` command: serve, migrate, sweep, refund, doctor."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import typer
 
 from sessionbook.cli.admin import admin_app, bookings_app
 from sessionbook.cli.admin import webhooks as webhooks_command
+from sessionbook.cli.doctor import doctor as doctor_command
 from sessionbook.core.settings import ConfigurationError, Settings, load_settings
 
 app = typer.Typer(help="sessionbook: sell sessions, take payment, book the calendar.")
@@ -217,6 +218,7 @@ async def _refund(
 # The operator's views and set-up commands live with the admin (sessionbook.cli.admin).
 app.add_typer(bookings_app, name="bookings")
 app.command("webhooks")(webhooks_command)
+app.command("doctor")(doctor_command)
 app.add_typer(admin_app, name="admin")
 
 

@@ -377,6 +377,11 @@ class AirwallexClient(ProviderClient):
 
     # -- login ---------------------------------------------------------------------------
 
+    async def log_in(self) -> None:
+        async with self._login_lock:
+            self._token = None
+            await self._login()
+
     async def _bearer(self) -> str:
         token = self._token
         if token is not None and time.monotonic() < self._token_refresh_at:

@@ -106,6 +106,13 @@ class PaymentGateway(Protocol):
 
     async def get_payment_link(self, link_id: str) -> PaymentLink: ...
 
+    async def log_in(self) -> None:
+        """Log in afresh with the configured credentials (`sessionbook doctor` asks this).
+
+        Raises PaymentAuthenticationFailed when Airwallex refuses them.
+        """
+        ...
+
     async def deactivate_payment_link(self, link_id: str) -> None:
         """Stop the link from taking payments; a link already inactive is fine."""
         ...

@@ -58,6 +58,41 @@ class CalBooking:
         return self.status in {"accepted", "pending"}
 
 
+# Location types whose every booking gets a video call: a conferencing app (Cal Video, Google
+# Meet, Zoom, ...) or the organizer's default one. A fixed "link" does not count: Cal.com cannot
+# tell whether it leads to a call.
+VIDEO_LOCATION_TYPES = frozenset({"integration", "organizersDefaultApp", "conferencing"})
+
+
+@dataclass(frozen=True, slots=True)
+class EventLocation:
+    """Where an event type's meetings happen: Cal.com's location `type`, and the app if any."""
+
+    type: str
+    integration: str | None = None
+
+    @property
+    def is_video(self) -> bool:
+        return self.type in VIDEO_LOCATION_TYPES
+
+    def describe(self) -> str:
+        """The app's slug ("cal-video", "zoom") when there is one, else the type ("address")."""
+        return self.integration or self.type
+
+
+@dataclass(frozen=True, slots=True)
+class EventType:
+    """What `sessionbook doctor` checks of an event type: its length and its locations."""
+
+    id: int
+    length_minutes: int
+    locations: tuple[EventLocation, ...]
+
+    @property
+    def video_locations(self) -> tuple[EventLocation, ...]:
+        return tuple(location for location in self.locations if location.is_video)
+
+
 class Calendar(Protocol):
     """A scheduling provider (Cal.com in production and in the sandbox alike)."""
 
@@ -129,4 +164,8 @@ class Calendar(Protocol):
 
     async def get_event_type_length(self, event_type_id: int) -> int:
         """The event type's length in minutes (checked against the catalog at start-up)."""
+        ...
+
+    async def get_event_type(self, event_type_id: int) -> EventType:
+        """The event type's length and locations; CalendarNotFound when there is none."""
         ...

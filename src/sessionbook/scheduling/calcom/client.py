@@ -27,7 +27,9 @@ Facts relied on (calcom/cal.com, apps/api/v2 and packages/platform/types):
   the host, as an API key of the host is); a second cancel answers 400 "...has been cancelled
   already...". POST /v2/bookings/{uid}/reschedule (201) takes `start` and `reschedulingReason`
   and returns a new booking with a new uid; the old one becomes "cancelled".
-- GET /v2/event-types/{id} returns `data.lengthInMinutes`.
+- GET /v2/event-types/{id} returns `data.lengthInMinutes` and `data.locations`, a list of
+  `{"type": ...}` objects; video apps are `{"type": "integration", "integration": "cal-video"}`
+  (or "google-meet", "zoom", ...), the host's default app `{"type": "organizersDefaultApp"}`.
 - Rate limit: 120 requests per minute per API key. A 429 carries
   X-RateLimit-Remaining-Default: 0 and X-RateLimit-Reset-Default, the seconds until the block
   ends (the throttler does not send Retry-After itself; a proxy may).
@@ -45,7 +47,7 @@ import httpx
 import structlog
 
 from sessionbook.core.http_client import ProviderClient, RetryPolicy, exponential_backoff
-from sessionbook.scheduling.calcom.calendar import CalBooking, Slot
+from sessionbook.scheduling.calcom.calendar import CalBooking, EventLocation, EventType, Slot
 from sessionbook.scheduling.calcom.errors import (
     CalendarError,
     CalendarRateLimited,
@@ -274,6 +276,9 @@ class CalComClient(ProviderClient):
         return booking_from(data)
 
     async def get_event_type_length(self, event_type_id: int) -> int:
+        return (await self.get_event_type(event_type_id)).length_minutes
+
+    async def get_event_type(self, event_type_id: int) -> EventType:
         data = await self._call(
             "GET",
             f"event-types/{event_type_id}",
@@ -283,7 +288,18 @@ class CalComClient(ProviderClient):
         length = data.get("lengthInMinutes") if isinstance(data, Mapping) else None
         if not isinstance(length, int) or isinstance(length, bool):
             raise bad_response("event type has no integer lengthInMinutes")
-        return length
+        raw_locations = data.get("locations")
+        locations = tuple(
+            EventLocation(
+                type=location["type"],
+                integration=location.get("integration")
+                if isinstance(location.get("integration"), str)
+                else None,
+            )
+            for location in (raw_locations if isinstance(raw_locations, list) else [])
+            if isinstance(location, Mapping) and isinstance(location.get("type"), str)
+        )
+        return EventType(id=event_type_id, length_minutes=length, locations=locations)
 
     async def _call(
         self,
