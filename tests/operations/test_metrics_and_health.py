@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import subprocess
@@ -111,10 +112,18 @@ async def test_bookings_by_status_and_webhook_outcomes(
 ) -> None:
     before = (await api.get("/metrics")).text
     await pay(api, server.url + "/sandbox/airwallex", await create(api, PAID))
-    # The database gauges are cached for a few seconds; a fresh app state forces a new read.
-    server.app.state.metrics_snapshot = None
 
-    after = (await api.get("/metrics")).text
+    # The booking may read as paid (its status read asks Airwallex) a moment before the webhook
+    # is processed; wait for the webhook, bounded.
+    deadline = time.monotonic() + 10
+    while True:
+        # The database gauges are cached for a few seconds; a fresh app state forces a new read.
+        server.app.state.metrics_snapshot = None
+        after = (await api.get("/metrics")).text
+        stored = value(after, "sessionbook_webhook_events_stored", state="processed")
+        if stored >= 1 or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.1)
 
     assert value(after, "sessionbook_database_up") == 1
     assert value(after, "sessionbook_bookings", status="paid") == (

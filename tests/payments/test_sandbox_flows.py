@@ -19,6 +19,7 @@ from tests.payments.conftest import (
     SandboxFactory,
     new_link,
 )
+from tests.payments.shop import eventually
 
 
 def signed_by_airwallex(hook: ReceivedWebhook) -> bool:
@@ -97,7 +98,11 @@ async def test_webhooks_are_delivered_again_until_acknowledged(
     assert all(signed_by_airwallex(hook) for hook in hooks)
     assert len({hook.payload["id"] for hook in hooks}) == 1  # the same event each time
     assert len({hook.body for hook in hooks}) == 1
-    deliveries = await sandbox.deliveries()
+    # A delivery is logged once its answer is back, a moment after the receiver saw it.
+    deliveries = await eventually(
+        sandbox.deliveries,
+        lambda seen: sum(d["event_name"] == "payment_intent.succeeded" for d in seen) >= 3,
+    )
     attempts = [d for d in deliveries if d["event_name"] == "payment_intent.succeeded"]
     assert [(d["attempt"], d["status_code"]) for d in attempts] == [(1, 500), (2, 500), (3, 200)]
 
