@@ -11,16 +11,50 @@ from typing import Any
 
 from sqlalchemy import update
 
-from sessionbook.bookings.models import Booking, BookingEvent
+from sessionbook.bookings.models import Booking, BookingEvent, BookingSession
 from sessionbook.bookings.repository import BookingRepository
-from sessionbook.core.db import SERVICE, Database
+from sessionbook.bookings.sessions import next_session
+from sessionbook.core.db import SERVICE, Database, utcnow
 
 
-async def booking_row(database: Database, booking_id: str | uuid.UUID) -> Booking:
+class BookingRow:
+    """A stored booking with its next live session's fields where the booking once held them."""
+
+    def __init__(self, booking: Booking, sessions: list[BookingSession]) -> None:
+        self.booking = booking
+        self.sessions = sessions
+        self.session = next_session(sessions, utcnow())
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.booking, name)
+
+    @property
+    def cal_uid(self) -> str | None:
+        return self.session.cal_uid if self.session else None
+
+    @property
+    def cal_booking_id(self) -> int | None:
+        return self.session.cal_booking_id if self.session else None
+
+    @property
+    def scheduled_start(self) -> datetime | None:
+        return self.session.start_time if self.session else None
+
+    @property
+    def scheduled_end(self) -> datetime | None:
+        return self.session.end_time if self.session else None
+
+    @property
+    def meeting_url(self) -> str | None:
+        return self.session.meeting_url if self.session else None
+
+
+async def booking_row(database: Database, booking_id: str | uuid.UUID) -> BookingRow:
     async with database.transaction(SERVICE) as session:
-        booking = await BookingRepository(session).by_id(uuid.UUID(str(booking_id)))
+        repository = BookingRepository(session)
+        booking = await repository.by_id(uuid.UUID(str(booking_id)))
         assert booking is not None, f"booking {booking_id} not stored"
-        return booking
+        return BookingRow(booking, await repository.sessions_of(booking.id))
 
 
 async def audit_trail(database: Database, booking_id: str | uuid.UUID) -> Sequence[BookingEvent]:

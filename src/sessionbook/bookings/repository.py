@@ -141,6 +141,21 @@ class BookingRepository:
         self.session.add(session)
         await self.session.flush()
 
+    async def due_for_lapse(self, now: datetime, *, limit: int) -> Sequence[Booking]:
+        """Paid bookings past their sessionsValidUntil (the caller counts what remains), locked."""
+        statement = (
+            select(Booking)
+            .where(
+                Booking.status == BookingStatus.PAID,
+                Booking.sessions_valid_until.is_not(None),
+                Booking.sessions_valid_until <= now,
+            )
+            .order_by(Booking.sessions_valid_until)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return (await self.session.execute(statement)).scalars().all()
+
     async def add_event(
         self,
         booking: Booking,
