@@ -242,7 +242,9 @@ async def test_each_calendar_booking_becomes_a_session_without_losing_a_field(
         assert moved.created_at == now - timedelta(hours=5)
         assert moved.cancelled_at == (now - timedelta(hours=1) if state == "cancelled" else None)
         assert (booking.sessions_lapsed, booking.sessions_valid_until) == (0, None)
-    assert found[scheduled][0] is not None and found[scheduled][0].status == "scheduled"
+    still_scheduled = found[scheduled][0]
+    assert still_scheduled is not None
+    assert still_scheduled.status == "scheduled"
     # A monthly package scheduled once holds one session of four: the rest are bookable.
     monthly_booking, monthly_sessions = found[monthly]
     assert monthly_booking is not None

@@ -37,6 +37,9 @@ async def test_original_step_three_books_a_free_session(flow: Flow) -> None:
         "meetingUrl",
         "scheduledStart",
         "scheduledEnd",
+        # The contract's additions for packages of several sessions.
+        "sessionId",
+        "sessionsRemaining",
     }
     assert body["success"] is True
     assert isinstance(body["calBookingId"], int)
