@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from itertools import pairwise
 from datetime import timedelta
+from itertools import pairwise
 from typing import Any
 
 import httpx
