@@ -6,7 +6,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
@@ -67,11 +67,38 @@ async def event_types(database: Database, booking_id: str | uuid.UUID) -> list[s
 
 
 async def set_booking(database: Database, booking_id: str | uuid.UUID, **values: Any) -> None:
-    """Move a booking behind the API's back, e.g. its expiry into the past."""
+    """Move a booking behind the API's back, e.g. its expiry into the past.
+
+    The session fields a booking once held (`scheduled_start`, `scheduled_end`, `cal_uid`,
+    `meeting_url`) give it one booked session instead.
+    """
+    moved = {key: values.pop(key) for key in _SESSION_FIELDS if key in values}
+    key = uuid.UUID(str(booking_id))
     async with database.transaction(SERVICE) as session:
-        await session.execute(
-            update(Booking).where(Booking.id == uuid.UUID(str(booking_id))).values(**values)
-        )
+        if values:
+            await session.execute(update(Booking).where(Booking.id == key).values(**values))
+        if moved:
+            booking = await session.get(Booking, key)
+            assert booking is not None
+            start = moved["scheduled_start"]
+            session.add(
+                BookingSession(
+                    id=uuid.uuid4(),
+                    booking_id=key,
+                    state="booked",
+                    start_time=start,
+                    end_time=moved.get("scheduled_end", start + timedelta(hours=1)),
+                    cal_event_type_id=booking.cal_event_type_id,
+                    cal_booking_id=uuid.uuid4().int % 1_000_000_000,
+                    cal_uid=moved.get("cal_uid", f"uid-{uuid.uuid4().hex}"),
+                    meeting_url=moved.get("meeting_url"),
+                    created_at=utcnow(),
+                    updated_at=utcnow(),
+                )
+            )
+
+
+_SESSION_FIELDS = ("scheduled_start", "scheduled_end", "cal_uid", "meeting_url")
 
 
 def parse_utc(text: str) -> datetime:

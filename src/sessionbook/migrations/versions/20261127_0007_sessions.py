@@ -243,6 +243,8 @@ def _secure_postgresql() -> None:
     )
     rls.policy("service_all_sessions", "sessions", rls.SERVICE, "true")
     rls.policy("admin_all_sessions", "sessions", rls.ADMIN, "true")
+    # A claim names its session once the session is recorded: only that column changes.
+    rls.grant("UPDATE (session_id)", "slot_claims", *rls.ROLES)
 
 
 def downgrade() -> None:
