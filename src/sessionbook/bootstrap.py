@@ -77,6 +77,7 @@ class Services:
         recovery = self.scheduling.recovery
         return [
             ("expired", self.bookings.expire_due),
+            ("sessions_lapsed", self.bookings.lapse_due),
             # After expiry, so links of bookings that just expired are stopped in the same pass.
             ("webhooks_retried", payments.retry_webhook_events),
             ("payments_reconciled", payments.reconcile_pending),
@@ -87,6 +88,7 @@ class Services:
             ("calendar_cancelled", recovery.cancel_for_cancelled),
             # Last: reminders are queued, then everything due (the news above included) is sent.
             ("reminders_queued", self.notifications.queue_reminders),
+            ("lapse_warnings_queued", self.notifications.queue_lapse_warnings),
             ("emails_sent", self.notifications.deliver_due),
         ]
 

@@ -15,8 +15,12 @@ import asyncpg
 import pytest
 from sqlalchemy import inspect, text
 
-from sessionbook.bookings.models import Booking
-from sessionbook.bookings.repository import BookingRepository, read_by_token_hash
+from sessionbook.bookings.models import Booking, BookingSession
+from sessionbook.bookings.repository import (
+    BookingRepository,
+    read_by_token_hash,
+    read_live_sessions,
+)
 from sessionbook.bookings.tokens import hash_token, new_token
 from sessionbook.core.db import SERVICE, Actor, Database
 from tests.conftest import DatabaseUnderTest
@@ -52,10 +56,8 @@ async def _stored_booking(database: Database) -> Booking:
         status="scheduled",
         payment_status="paid",
         payment_link_id=f"plink_{uuid.uuid4().hex[:12]}",
-        cal_booking_id=int(uuid.uuid4().int % 1_000_000_000),
-        scheduled_start=now + timedelta(days=2),
-        scheduled_end=now + timedelta(days=2, hours=1),
-        meeting_url="https://cal.example/video/x",
+        sessions_valid_until=now + timedelta(days=31),
+        sessions_lapsed=0,
         expires_at=now + timedelta(days=90),
         created_at=now,
         updated_at=now,
@@ -80,8 +82,53 @@ async def test_lean_read_gives_what_the_orm_gives(app_db: Database) -> None:
         lean_value = getattr(lean, attribute.key)
         assert lean_value == orm_value, attribute.key
         assert type(lean_value) is type(orm_value), attribute.key
-    assert lean.scheduled_start is not None
-    assert lean.scheduled_start.utcoffset() == timedelta(0)
+    assert lean.sessions_valid_until is not None
+    assert lean.sessions_valid_until.utcoffset() == timedelta(0)
+
+
+async def _stored_session(database: Database, booking: Booking) -> BookingSession:
+    start = datetime.now(UTC) + timedelta(days=2)
+    session_row = BookingSession(
+        id=uuid.uuid4(),
+        booking_id=booking.id,
+        state="booked",
+        start_time=start,
+        end_time=start + timedelta(hours=1),
+        cal_event_type_id=1002,
+        cal_booking_id=int(uuid.uuid4().int % 1_000_000_000),
+        cal_uid=f"uid-{uuid.uuid4().hex}",
+        meeting_url="https://cal.example/video/x",
+        created_at=start - timedelta(days=3),
+        updated_at=start - timedelta(days=3),
+    )
+    async with database.transaction(SERVICE) as session:
+        session.add(session_row)
+    return session_row
+
+
+async def test_lean_sessions_read_gives_what_the_orm_gives_to_its_customer_only(
+    app_db: Database,
+) -> None:
+    stored = await _stored_booking(app_db)
+    other = await _stored_booking(app_db)
+    mine = await _stored_session(app_db, stored)
+    await _stored_session(app_db, other)
+    actor = Actor.customer(stored.token_hash)
+    async with app_db.transaction(actor) as session:
+        through_orm = await BookingRepository(session).sessions_of(stored.id)
+        # Row-level security: another booking's sessions are invisible, even asked by id.
+        assert await BookingRepository(session).sessions_of(other.id) == []
+    async with app_db.driver_transaction(actor) as driver:
+        lean = await read_live_sessions(driver, stored.id)
+        assert await read_live_sessions(driver, other.id) == []
+        visible = await driver.fetchval("SELECT count(*) FROM sessions")
+    assert visible == 1
+    assert [s.id for s in lean] == [s.id for s in through_orm] == [mine.id]
+    for attribute in inspect(BookingSession).column_attrs:
+        orm_value = getattr(through_orm[0], attribute.key)
+        lean_value = getattr(lean[0], attribute.key)
+        assert lean_value == orm_value, attribute.key
+        assert type(lean_value) is type(orm_value), attribute.key
 
 
 async def test_lean_read_sees_only_the_presented_booking(app_db: Database) -> None:

@@ -6,7 +6,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -118,3 +118,137 @@ async def test_an_old_booking_keeps_its_package_as_it_was_after_the_upgrade(
         60,
     )
     assert (booking.sessions_total, booking.valid_days, booking.cal_event_type_id) == (4, 31, 1003)
+
+
+BEFORE_SESSIONS = "20261126_0006"
+
+
+_TIMES = ("expires_at", "created_at", "updated_at", "scheduled_start", "scheduled_end")
+_OLD_SCHEDULED_BOOKINGS = sa.table(
+    "bookings",
+    sa.column("id", sa.Uuid()),
+    sa.column("metadata", sa.JSON()),
+    *(
+        sa.column(name, sa.Integer())
+        for name in ("duration_minutes", "sessions_total", "valid_days", "amount_cents")
+    ),
+    *(sa.column(name, sa.Integer()) for name in ("refunded_cents", "cal_event_type_id")),
+    sa.column("cal_booking_id", sa.Integer()),
+    *(
+        sa.column(name, sa.String())
+        for name in ("token_hash", "package_id", "package_title", "currency", "customer_name")
+    ),
+    *(
+        sa.column(name, sa.String())
+        for name in ("customer_email", "status", "payment_status", "cal_uid", "meeting_url")
+    ),
+    *(sa.column(name, sa.DateTime(timezone=True)) for name in _TIMES),
+    *(
+        sa.column(name, sa.DateTime(timezone=True))
+        for name in ("scheduled_at", "paid_at", "cancelled_at")
+    ),
+)
+
+
+async def test_each_calendar_booking_becomes_a_session_without_losing_a_field(
+    test_db: DatabaseUnderTest, tmp_path: Path
+) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    start = now + timedelta(days=3)
+    scheduled, cancelled, monthly = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    common = {
+        "refunded_cents": 0,
+        "currency": "USD",
+        "customer_name": "Olga Old",
+        "customer_email": "olga@example.com",
+        "metadata": {},
+        "payment_status": "paid",
+        "expires_at": now + timedelta(days=90),
+        "created_at": now - timedelta(days=2),
+        "updated_at": now - timedelta(days=1),
+    }
+
+    def row(booking_id: uuid.UUID, status: str, package: str, offset: int) -> dict[str, object]:
+        sessions, valid = (4, 31) if package == "monthly" else (1, None)
+        return {
+            **common,
+            "id": booking_id,
+            "token_hash": booking_id.hex * 2,
+            "package_id": package,
+            "package_title": package.title(),
+            "duration_minutes": 60,
+            "sessions_total": sessions,
+            "valid_days": valid,
+            "amount_cents": 15000,
+            "status": status,
+            "cal_event_type_id": 1002,
+            "cal_booking_id": 500 + offset,
+            "cal_uid": f"uid-{offset}",
+            "scheduled_start": start + timedelta(hours=offset),
+            "scheduled_end": start + timedelta(hours=offset + 1),
+            "meeting_url": f"https://meet.example/{offset}",
+            "scheduled_at": now - timedelta(hours=5),
+            "paid_at": now - timedelta(days=1),
+            "cancelled_at": now - timedelta(hours=1) if status == "cancelled" else None,
+        }
+
+    rows = [
+        row(scheduled, "scheduled", "single", 0),
+        row(cancelled, "cancelled", "single", 2),
+        row(monthly, "scheduled", "monthly", 4),
+    ]
+    async with empty_database(test_db, tmp_path) as url:
+        await asyncio.to_thread(migrate.upgrade, url, BEFORE_SESSIONS)
+        engine = create_async_engine(url)
+        try:
+            async with engine.begin() as connection:
+                for values in rows:
+                    await connection.execute(_OLD_SCHEDULED_BOOKINGS.insert().values(**values))
+            await asyncio.to_thread(migrate.upgrade, url)
+            database = Database(url)
+            try:
+                async with database.transaction(SERVICE) as session:
+                    repository = BookingRepository(session)
+                    found = {
+                        booking_id: (
+                            await repository.by_id(booking_id),
+                            await repository.sessions_of(booking_id, live_only=False),
+                        )
+                        for booking_id in (scheduled, cancelled, monthly)
+                    }
+                    trail = [e.event_type for e in await repository.events_of(monthly)]
+            finally:
+                await database.dispose()
+        finally:
+            await engine.dispose()
+
+    for booking_id, offset, state in ((scheduled, 0, "booked"), (cancelled, 2, "cancelled")):
+        booking, sessions = found[booking_id]
+        assert booking is not None
+        [moved] = sessions
+        assert (moved.state, moved.cal_booking_id, moved.cal_uid) == (
+            state,
+            500 + offset,
+            f"uid-{offset}",
+        )
+        assert (moved.start_time, moved.end_time) == (
+            start + timedelta(hours=offset),
+            start + timedelta(hours=offset + 1),
+        )
+        assert (moved.meeting_url, moved.cal_event_type_id) == (
+            f"https://meet.example/{offset}",
+            1002,
+        )
+        assert moved.created_at == now - timedelta(hours=5)
+        assert moved.cancelled_at == (now - timedelta(hours=1) if state == "cancelled" else None)
+        assert (booking.sessions_lapsed, booking.sessions_valid_until) == (0, None)
+    still_scheduled = found[scheduled][0]
+    assert still_scheduled is not None
+    assert still_scheduled.status == "scheduled"
+    # A monthly package scheduled once holds one session of four: the rest are bookable.
+    monthly_booking, monthly_sessions = found[monthly]
+    assert monthly_booking is not None
+    assert [s.state for s in monthly_sessions] == ["booked"]
+    assert monthly_booking.status == "paid"
+    assert monthly_booking.sessions_valid_until == now - timedelta(days=1) + timedelta(days=31)
+    assert trail[-1] == "sessions_opened"

@@ -19,7 +19,7 @@ import structlog
 from icalendar import Calendar
 from sqlalchemy import select
 
-from sessionbook.bookings.models import Booking
+from sessionbook.bookings.models import Booking, BookingSession
 from sessionbook.core.db import SERVICE, Database
 from sessionbook.notifications.email import EmailDeliveryError, LogEmailSender, OutgoingEmail
 from sessionbook.notifications.models import OutboxMessage
@@ -108,11 +108,37 @@ async def add_booking(database: Database, **values: Any) -> Booking:
         "created_at": NOW - timedelta(days=3),
         "updated_at": NOW,
     }
+    # A session's fields given with the booking (as `scheduled` does) become its one session.
+    moved = {
+        key: values.pop(key)
+        for key in ("scheduled_start", "scheduled_end", "cal_uid", "meeting_url")
+        if key in values
+    }
     fields.update(values)
     booking = Booking(**fields)
     async with database.transaction(SERVICE) as session:
         session.add(booking)
+        if moved:
+            booked = BookingSession(
+                id=uuid.uuid4(),
+                booking_id=booking.id,
+                state="booked",
+                start_time=moved["scheduled_start"],
+                end_time=moved["scheduled_end"],
+                cal_event_type_id=booking.cal_event_type_id,
+                cal_booking_id=uuid.uuid4().int % 1_000_000_000,
+                cal_uid=moved["cal_uid"],
+                meeting_url=moved["meeting_url"],
+                created_at=booking.scheduled_at or NOW,
+                updated_at=booking.scheduled_at or NOW,
+            )
+            await session.flush()
+            session.add(booked)
+            SESSIONS[booking.id] = booked
     return booking
+
+
+SESSIONS: dict[uuid.UUID, BookingSession] = {}
 
 
 def scheduled(start: datetime, scheduled_at: datetime) -> dict[str, Any]:
@@ -249,7 +275,7 @@ async def test_confirmation_carries_the_session_as_a_calendar_file(database: Dat
     assert attachment.filename == "session.ics"
     assert f"DTSTART:{start:%Y%m%d}T150000Z" in ics
     assert f"DTEND:{start:%Y%m%d}T160000Z" in ics
-    assert f"UID:{booking.id}@sessionbook" in ics
+    assert f"UID:{SESSIONS[booking.id].id}@sessionbook" in ics
     assert all(len(line.encode()) <= 75 for line in ics.split("\r\n"))
     [event] = Calendar.from_ical(ics).walk("VEVENT")
     assert event.decoded("DTSTART") == start.astimezone(UTC)

@@ -44,7 +44,12 @@ async def test_reschedule_moves_the_calendar_booking(flow: Flow) -> None:
     by_uid = {b["uid"]: b for b in await flow.cal_bookings()}
     assert by_uid[old["calUid"]]["status"] == "cancelled"
     assert by_uid[body["calUid"]]["status"] == "accepted"
-    assert by_uid[body["calUid"]]["metadata"] == {"booking_id": created["bookingId"]}
+    # The moved session keeps its id (and the Cal.com booking carries it).
+    assert body["sessionId"] == old["sessionId"]
+    assert by_uid[body["calUid"]]["metadata"] == {
+        "booking_id": created["bookingId"],
+        "session_id": body["sessionId"],
+    }
     status = await flow.status(created)
     assert (status["status"], status["scheduledStart"]) == ("scheduled", new_slot["start"])
     assert status["calBookingId"] == body["calBookingId"]

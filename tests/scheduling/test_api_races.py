@@ -39,7 +39,10 @@ async def test_fifty_simultaneous_requests_make_one_calendar_booking(flow: Flow)
     [winner] = [a.json() for a in answers if a.status_code == 200]
     held = await flow.cal_bookings()
     assert [b["uid"] for b in held] == [winner["calUid"]]
-    assert held[0]["metadata"] == {"booking_id": created["bookingId"]}
+    assert held[0]["metadata"] == {
+        "booking_id": created["bookingId"],
+        "session_id": winner["sessionId"],
+    }
     row = await booking_row(flow.db, created["bookingId"])
     assert (row.status, row.cal_uid, row.schedule_lease_until) == (
         "scheduled",
@@ -67,7 +70,8 @@ async def test_two_bookings_racing_for_one_slot_leave_one(flow: Flow) -> None:
     winner, loser = (first, second) if answers[0].status_code == 200 else (second, first)
     held = await flow.cal_bookings()
     assert len(held) == 1
-    assert held[0]["metadata"] == {"booking_id": winner["bookingId"]}
+    assert held[0]["metadata"]["booking_id"] == winner["bookingId"]
+    assert held[0]["metadata"]["session_id"] == (await flow.status(winner))["sessions"][0]["id"]
     assert (await flow.status(winner))["status"] == "scheduled"
     # The loser keeps a usable booking and can take another time at once.
     loser_row = await booking_row(flow.db, loser["bookingId"])

@@ -37,6 +37,9 @@ async def test_original_step_three_books_a_free_session(flow: Flow) -> None:
         "meetingUrl",
         "scheduledStart",
         "scheduledEnd",
+        # The contract's additions for packages of several sessions.
+        "sessionId",
+        "sessionsRemaining",
     }
     assert body["success"] is True
     assert isinstance(body["calBookingId"], int)
@@ -52,7 +55,7 @@ async def test_original_step_three_books_a_free_session(flow: Flow) -> None:
 
     [held] = await flow.cal_bookings()
     assert held["uid"] == body["calUid"]
-    assert held["metadata"] == {"booking_id": created["bookingId"]}
+    assert held["metadata"] == {"booking_id": created["bookingId"], "session_id": body["sessionId"]}
     assert held["attendees"][0]["name"] == "Ada Lovelace"
     assert held["attendees"][0]["email"] == "ada@example.com"
     assert held["attendees"][0]["timeZone"] == "America/Vancouver"

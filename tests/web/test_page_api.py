@@ -120,7 +120,9 @@ async def test_schedule_via_the_cookie_then_download_the_calendar_file(
     assert f"\r\nDTSTART:{start}\r\n" in text
     assert re.search(r"\r\nDTEND:\d{8}T\d{6}Z\r\n", text)
     assert re.search(r"\r\nDTSTAMP:\d{8}T\d{6}Z\r\n", text)
-    assert f"\r\nUID:{created['bookingId']}@sessionbook\r\n" in text
+    # One event per session, its UID the session's own (stable across moves).
+    assert row.session is not None
+    assert f"\r\nUID:{row.session.id}@sessionbook\r\n" in text
     assert "\r\nSUMMARY:Discovery call\r\n" in text
     assert f"\r\nURL:{row.meeting_url}\r\n" in text
     assert "\r\nLOCATION:" in text

@@ -11,7 +11,14 @@ from datetime import UTC, datetime
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sessionbook.bookings.models import Booking, BookingEvent, BookingStatus, PaymentStatus
+from sessionbook.bookings.models import (
+    Booking,
+    BookingEvent,
+    BookingSession,
+    BookingStatus,
+    PaymentStatus,
+    SessionState,
+)
 from sessionbook.notifications.models import OutboxMessage
 from sessionbook.payments.models import PaymentRefund, WebhookEvent
 
@@ -59,14 +66,22 @@ class AdminRepository:
     async def scheduled_between(
         self, start: datetime, end: datetime, *, limit: int
     ) -> Sequence[Booking]:
+        in_window = (
+            select(BookingSession.booking_id)
+            .where(
+                BookingSession.state == SessionState.BOOKED,
+                BookingSession.start_time >= start,
+                BookingSession.start_time < end,
+            )
+            .scalar_subquery()
+        )
         statement = (
             select(Booking)
             .where(
-                Booking.status == BookingStatus.SCHEDULED,
-                Booking.scheduled_start >= start,
-                Booking.scheduled_start < end,
+                Booking.status.in_((BookingStatus.PAID, BookingStatus.SCHEDULED)),
+                Booking.id.in_(in_window),
             )
-            .order_by(Booking.scheduled_start)
+            .order_by(Booking.created_at)
             .limit(limit)
         )
         return await self._bookings(statement)
@@ -89,12 +104,22 @@ class AdminRepository:
             func.lower(Booking.customer_name).contains(text.lower(), autoescape=True),
             Booking.payment_link_id == text,
             Booking.payment_intent_id == text,
-            Booking.cal_uid == text,
+            Booking.id.in_(
+                select(BookingSession.booking_id)
+                .where(BookingSession.cal_uid == text)
+                .scalar_subquery()
+            ),
         ]
         with contextlib.suppress(ValueError):
             conditions.append(Booking.id == uuid.UUID(text))
         if text.isdigit() and len(text) < 10:
-            conditions.append(Booking.cal_booking_id == int(text))
+            conditions.append(
+                Booking.id.in_(
+                    select(BookingSession.booking_id)
+                    .where(BookingSession.cal_booking_id == int(text))
+                    .scalar_subquery()
+                )
+            )
         statement = (
             select(Booking).where(or_(*conditions)).order_by(Booking.created_at.desc()).limit(limit)
         )

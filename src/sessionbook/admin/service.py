@@ -124,6 +124,7 @@ class AdminService:
                 outbox=await repository.outbox_of(booking_id),
                 webhooks=await repository.webhooks_of(booking_id),
                 refunds=await repository.refunds_of(booking_id),
+                sessions=await BookingRepository(session).sessions_of(booking_id, live_only=False),
             )
 
     async def webhook_health(self) -> WebhookHealth:

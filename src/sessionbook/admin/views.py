@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sessionbook.admin.repository import StateCount
-from sessionbook.bookings.models import Booking, BookingEvent
+from sessionbook.bookings.models import Booking, BookingEvent, BookingSession
 from sessionbook.notifications.models import OutboxMessage
 from sessionbook.payments.models import PaymentRefund, WebhookEvent
 
@@ -51,6 +51,8 @@ class BookingDetail:
     outbox: Sequence[OutboxMessage]
     webhooks: Sequence[WebhookEvent]
     refunds: Sequence[PaymentRefund]
+    # Every session of the booking, cancelled ones too, by start.
+    sessions: Sequence[BookingSession] = ()
 
     @property
     def refundable_cents(self) -> int:
@@ -73,9 +75,8 @@ def booking_summary(booking: Booking) -> dict[str, object]:
         "currency": booking.currency,
         "customerName": booking.customer_name,
         "customerEmail": booking.customer_email,
-        "scheduledStart": _iso(booking.scheduled_start),
-        "scheduledEnd": _iso(booking.scheduled_end),
-        "calBookingId": booking.cal_booking_id,
+        "sessionsTotal": booking.sessions_total,
+        "sessionsValidUntil": _iso(booking.sessions_valid_until),
         "paymentLinkId": booking.payment_link_id,
         "paymentIntentId": booking.payment_intent_id,
         "createdAt": _iso(booking.created_at),

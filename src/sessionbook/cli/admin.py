@@ -91,7 +91,7 @@ def _print_bookings(bookings: Sequence[Booking], settings: Settings, as_json: bo
             b.status,
             b.payment_status,
             format_money(b.amount_cents, b.currency),
-            _when(b.scheduled_start, zone),
+            _when(b.scheduled_at, zone),
         ]
         for b in bookings
     ]
@@ -173,7 +173,10 @@ def show(
     typer.echo(f"customer  {b.customer_name} <{b.customer_email}> {b.customer_phone or ''}")
     typer.echo(f"package   {b.package_id}, {format_money(b.amount_cents, b.currency)}")
     typer.echo(f"status    {b.status}, payment {b.payment_status}")
-    typer.echo(f"session   {_when(b.scheduled_start, zone) or 'not scheduled'}")
+    for booked in detail.sessions:
+        typer.echo(f"session   {_when(booked.start_time, zone)} {booked.state} {booked.cal_uid}")
+    if not detail.sessions:
+        typer.echo("session   not scheduled")
     typer.echo(f"refunded  {format_money(b.refunded_cents, b.currency)}")
     typer.echo("")
     rows = [

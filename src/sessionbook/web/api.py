@@ -14,11 +14,14 @@ from fastapi.responses import Response
 
 from sessionbook.bookings.models import Booking, BookingStatus
 from sessionbook.bookings.routes import BookingsDep
+from sessionbook.bookings.service import BookingStatusView
 from sessionbook.core.api_models import RequestModel, ResponseModel, UtcDatetime
 from sessionbook.core.db import utcnow
 from sessionbook.core.errors import BookingNotFound, BookingNotSchedulable
 from sessionbook.http.deps import BadTokenGuardDep, SettingsDep, rate_limited
-from sessionbook.notifications.ics import session_event
+from sessionbook.notifications.ics import EventFields, sessions_calendar
+from sessionbook.notifications.messages import session_uid
+from sessionbook.scheduling.attempts import ScheduledSession
 from sessionbook.scheduling.routes import SchedulingDep, slots_answer
 from sessionbook.scheduling.schemas import (
     CancelResponse,
@@ -56,6 +59,16 @@ async def cookie_booking(
 CookieBookingDep = Annotated[Booking, Depends(cookie_booking)]
 
 
+async def cookie_booking_view(
+    token: CookieTokenDep, bookings: BookingsDep, guard: BadTokenGuardDep
+) -> BookingStatusView:
+    """The cookie's booking with its live sessions."""
+    return await guard.run(lambda: bookings.status_of(token))
+
+
+CookieViewDep = Annotated[BookingStatusView, Depends(cookie_booking_view)]
+
+
 async def same_origin_post(request: Request, settings: SettingsDep) -> None:
     """CSRF: the POST must carry this browser's CSRF token and must not come from elsewhere."""
     check_same_origin(request, settings, request.headers.get(CSRF_HEADER))
@@ -72,13 +85,15 @@ class PageStatus(ResponseModel):
 
 
 @router.get("/api/status", dependencies=[Depends(rate_limited("status"))])
-async def page_status(booking: CookieBookingDep) -> PageStatus:
+async def page_status(view: CookieViewDep) -> PageStatus:
+    booking = view.booking
+    upcoming = view.next_session(utcnow())
     return PageStatus(
         view=view_name(booking),
         status=booking.status,
         payment_status=booking.payment_status,
-        scheduled_start=booking.scheduled_start,
-        scheduled_end=booking.scheduled_end,
+        scheduled_start=upcoming.start_time if upcoming else None,
+        scheduled_end=upcoming.end_time if upcoming else None,
     )
 
 
@@ -113,12 +128,12 @@ async def page_slots(
 async def page_schedule(
     body: PickedTime, token: CookieTokenDep, scheduling: SchedulingDep, guard: BadTokenGuardDep
 ) -> Scheduled:
-    booking = await guard.run(
+    scheduled = await guard.run(
         lambda: scheduling.schedule(
             token, start=body.start_time, end=body.end_time, time_zone=body.timezone, notes=None
         ),
     )
-    return _scheduled(booking)
+    return _scheduled(scheduled)
 
 
 @router.post(
@@ -128,12 +143,12 @@ async def page_schedule(
 async def page_reschedule(
     body: PickedTime, token: CookieTokenDep, scheduling: SchedulingDep, guard: BadTokenGuardDep
 ) -> Scheduled:
-    booking = await guard.run(
+    scheduled = await guard.run(
         lambda: scheduling.reschedule(
             token, start=body.start_time, end=body.end_time, time_zone=body.timezone
         ),
     )
-    return _scheduled(booking)
+    return _scheduled(scheduled)
 
 
 @router.post(
@@ -150,28 +165,31 @@ async def page_cancel(
     )
 
 
-def _scheduled(booking: Booking) -> Scheduled:
-    assert booking.scheduled_start is not None
-    assert booking.scheduled_end is not None
-    return Scheduled(scheduled_start=booking.scheduled_start, scheduled_end=booking.scheduled_end)
+def _scheduled(scheduled: ScheduledSession) -> Scheduled:
+    session = scheduled.session
+    return Scheduled(scheduled_start=session.start_time, scheduled_end=session.end_time)
 
 
 @router.get("/calendar.ics", dependencies=[Depends(rate_limited("status"))])
-async def calendar_file(booking: CookieBookingDep) -> Response:
-    """The scheduled session as an RFC 5545 file; the same UID as the confirmation email's."""
-    start, end = booking.scheduled_start, booking.scheduled_end
-    if booking.status != BookingStatus.SCHEDULED or start is None or end is None:
+async def calendar_file(view: CookieViewDep) -> Response:
+    """Every live session as its own event; each UID the same as its confirmation email's."""
+    booking = view.booking
+    if booking.status not in (BookingStatus.PAID, BookingStatus.SCHEDULED) or not view.sessions:
         raise BookingNotSchedulable("This booking has no scheduled session to add to a calendar.")
-    stamp = booking.scheduled_at or booking.updated_at
-    body = session_event(
-        uid=f"{booking.id}@sessionbook",
-        # Each (re)scheduling stamps scheduled_at, so a newer file always has a higher sequence.
-        sequence=int(stamp.timestamp()),
-        start=start,
-        end=end,
-        summary=booking.package_title,
-        description=_description(booking.meeting_url, str(booking.id)),
-        location=booking.meeting_url,
+    body = sessions_calendar(
+        [
+            EventFields(
+                uid=session_uid(session),
+                # Each move stamps updated_at, so a newer file always has a higher sequence.
+                sequence=int(session.updated_at.timestamp()),
+                start=session.start_time,
+                end=session.end_time,
+                summary=booking.package_title,
+                description=_description(session.meeting_url, str(booking.id)),
+                location=session.meeting_url,
+            )
+            for session in view.sessions
+        ],
         now=utcnow(),
     )
     return Response(

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from sessionbook.bookings.models import Booking
+from sessionbook.bookings.models import Booking, BookingSession
 from sessionbook.catalog.models import Package
 from sessionbook.core.db import utcnow
 from sessionbook.core.errors import (
@@ -120,7 +120,7 @@ async def booking_page(
         return _page(request, services, "missing.html", {"reason": "none"})
     try:
         await guard.check()
-        booking = await services.bookings.find_by_token(token)
+        status = await services.bookings.status_of(token)
     except RateLimited as exc:
         context = {"reason": "limited", "retry_after": exc.retry_after}
         return _page(request, services, "missing.html", context, status_code=429)
@@ -129,11 +129,16 @@ async def booking_page(
         response = _page(request, services, "missing.html", {"reason": "unknown"}, status_code=404)
         clear_booking_cookie(response, settings)
         return response
-    return _booking_page(request, services, booking)
+    return _booking_page(request, services, status.booking, status.next_session(utcnow()))
 
 
-def _booking_page(request: Request, services: PageServices, booking: Booking) -> Response:
-    view = booking_view(booking)
+def _booking_page(
+    request: Request,
+    services: PageServices,
+    booking: Booking,
+    upcoming: BookingSession | None = None,
+) -> Response:
+    view = booking_view(booking, upcoming)
     context: dict[str, Any] = {"booking": view}
     if view.name in (SCHEDULE, CONFIRMED):
         context["zones"] = selectable_zones()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sessionbook.bookings.models import Booking, BookingStatus, PaymentStatus
+from sessionbook.bookings.models import Booking, BookingSession, BookingStatus, PaymentStatus
 from sessionbook.web.formatting import format_day, format_price, format_time_range, zone_or_utc
 
 # The page's states; the status endpoint reports the same name, so the script only has to
@@ -55,11 +55,12 @@ class BookingView:
     expires_at: datetime
 
 
-def booking_view(booking: Booking) -> BookingView:
-    """What the page shows of a booking, from the booking's own copy of its package."""
+def booking_view(booking: Booking, upcoming: BookingSession | None = None) -> BookingView:
+    """What the page shows of a booking (and its next session), from its copy of its package."""
     name = view_name(booking)
     zone = zone_or_utc(booking.customer_timezone)
-    start, end = booking.scheduled_start, booking.scheduled_end
+    start = upcoming.start_time if upcoming else None
+    end = upcoming.end_time if upcoming else None
     return BookingView(
         name=name,
         package_id=booking.package_id,
@@ -77,6 +78,6 @@ def booking_view(booking: Booking) -> BookingView:
         chosen_zone=booking.customer_timezone,
         day_text=format_day(start, zone) if start else None,
         time_text=format_time_range(start, end, zone) if start and end else None,
-        meeting_url=booking.meeting_url if name == CONFIRMED else None,
+        meeting_url=upcoming.meeting_url if upcoming and name == CONFIRMED else None,
         expires_at=booking.expires_at,
     )
