@@ -7,19 +7,23 @@ never holds it. Every POST must pass the CSRF check of `web.session`.
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from sessionbook.bookings.models import Booking, BookingStatus
+from sessionbook.bookings.models import Booking, BookingSession
 from sessionbook.bookings.routes import BookingsDep
+from sessionbook.bookings.service import BookingStatusView
+from sessionbook.bookings.sessions import next_session
 from sessionbook.core.api_models import RequestModel, ResponseModel, UtcDatetime
 from sessionbook.core.db import utcnow
 from sessionbook.core.errors import BookingNotFound, BookingNotSchedulable
 from sessionbook.http.deps import BadTokenGuardDep, SettingsDep, rate_limited
 from sessionbook.notifications.ics import session_event
 from sessionbook.scheduling.routes import SchedulingDep, slots_answer
+from sessionbook.scheduling.service import ScheduledSession
 from sessionbook.scheduling.schemas import (
     CancelResponse,
     PickedTime,
@@ -48,12 +52,12 @@ CookieTokenDep = Annotated[str, Depends(cookie_token)]
 
 async def cookie_booking(
     token: CookieTokenDep, bookings: BookingsDep, guard: BadTokenGuardDep
-) -> Booking:
-    """The cookie's booking; unknown tokens count against the address like on the API."""
-    return await guard.run(lambda: bookings.find_by_token(token))
+) -> BookingStatusView:
+    """The cookie's booking with its live sessions; unknown tokens count like on the API."""
+    return await guard.run(lambda: bookings.status_of(token))
 
 
-CookieBookingDep = Annotated[Booking, Depends(cookie_booking)]
+CookieBookingDep = Annotated[BookingStatusView, Depends(cookie_booking)]
 
 
 async def same_origin_post(request: Request, settings: SettingsDep) -> None:
@@ -69,29 +73,56 @@ class PageStatus(ResponseModel):
     payment_status: str
     scheduled_start: UtcDatetime | None
     scheduled_end: UtcDatetime | None
+    sessions_total: int
+    sessions_remaining: int
+    sessions_valid_until: UtcDatetime | None
 
 
 @router.get("/api/status", dependencies=[Depends(rate_limited("status"))])
-async def page_status(booking: CookieBookingDep) -> PageStatus:
+async def page_status(found: CookieBookingDep) -> PageStatus:
+    booking, now = found.booking, utcnow()
+    shown = next_session(found.sessions, now)
     return PageStatus(
-        view=view_name(booking),
+        view=view_name(booking, len(found.sessions), now),
         status=booking.status,
         payment_status=booking.payment_status,
-        scheduled_start=booking.scheduled_start,
-        scheduled_end=booking.scheduled_end,
+        scheduled_start=shown.start_time if shown else None,
+        scheduled_end=shown.end_time if shown else None,
+        sessions_total=booking.sessions_total,
+        sessions_remaining=found.sessions_remaining,
+        sessions_valid_until=booking.sessions_valid_until,
     )
 
 
-class CancelBody(RequestModel):
+class SessionChoice(RequestModel):
+    """Which session of the booking a change is about; None: the booking's only one."""
+
+    session_id: uuid.UUID | None = None
+
+
+class CancelBody(SessionChoice):
     reason: Text = None
+
+
+class MovedTime(PickedTime, SessionChoice):
+    """A new time for one session; `sessionId` is needed when the booking holds several."""
 
 
 class Scheduled(ResponseModel):
     """Enough for the page to announce success; it then reloads into the confirmation."""
 
     success: Literal[True] = True
+    session_id: uuid.UUID
     scheduled_start: UtcDatetime
     scheduled_end: UtcDatetime
+    sessions_remaining: int
+
+
+class PageCancelled(CancelResponse):
+    """The contract's cancel answer; after one session of several, how many are left to book."""
+
+    session_id: uuid.UUID | None = None
+    sessions_remaining: int
 
 
 @router.get("/api/slots", dependencies=[Depends(rate_limited("slots"))])
@@ -113,12 +144,12 @@ async def page_slots(
 async def page_schedule(
     body: PickedTime, token: CookieTokenDep, scheduling: SchedulingDep, guard: BadTokenGuardDep
 ) -> Scheduled:
-    booking = await guard.run(
+    scheduled = await guard.run(
         lambda: scheduling.schedule(
             token, start=body.start_time, end=body.end_time, time_zone=body.timezone, notes=None
         ),
     )
-    return _scheduled(booking)
+    return _scheduled(scheduled)
 
 
 @router.post(
@@ -126,14 +157,18 @@ async def page_schedule(
     dependencies=[Depends(same_origin_post), Depends(rate_limited("manage"))],
 )
 async def page_reschedule(
-    body: PickedTime, token: CookieTokenDep, scheduling: SchedulingDep, guard: BadTokenGuardDep
+    body: MovedTime, token: CookieTokenDep, scheduling: SchedulingDep, guard: BadTokenGuardDep
 ) -> Scheduled:
-    booking = await guard.run(
+    moved = await guard.run(
         lambda: scheduling.reschedule(
-            token, start=body.start_time, end=body.end_time, time_zone=body.timezone
+            token,
+            start=body.start_time,
+            end=body.end_time,
+            time_zone=body.timezone,
+            session_id=body.session_id,
         ),
     )
-    return _scheduled(booking)
+    return _scheduled(moved)
 
 
 @router.post(
@@ -142,43 +177,71 @@ async def page_reschedule(
 )
 async def page_cancel(
     body: CancelBody, token: CookieTokenDep, scheduling: SchedulingDep, guard: BadTokenGuardDep
-) -> CancelResponse:
-    cancelled = await guard.run(lambda: scheduling.cancel(token, body.reason))
-    return CancelResponse(
+) -> PageCancelled:
+    cancelled = await guard.run(
+        lambda: scheduling.cancel(token, body.reason, session_id=body.session_id)
+    )
+    return PageCancelled(
         payment_status=cancelled.booking.payment_status,
         refund_cents=cancelled.refund_cents,
+        session_id=cancelled.session.id if cancelled.session is not None else None,
+        sessions_remaining=cancelled.sessions_remaining,
     )
 
 
-def _scheduled(booking: Booking) -> Scheduled:
-    assert booking.scheduled_start is not None
-    assert booking.scheduled_end is not None
-    return Scheduled(scheduled_start=booking.scheduled_start, scheduled_end=booking.scheduled_end)
+def _scheduled(scheduled: ScheduledSession) -> Scheduled:
+    session = scheduled.session
+    return Scheduled(
+        session_id=session.id,
+        scheduled_start=session.start_time,
+        scheduled_end=session.end_time,
+        sessions_remaining=scheduled.sessions_remaining,
+    )
 
 
 @router.get("/calendar.ics", dependencies=[Depends(rate_limited("status"))])
-async def calendar_file(booking: CookieBookingDep) -> Response:
-    """The scheduled session as an RFC 5545 file; the same UID as the confirmation email's."""
-    start, end = booking.scheduled_start, booking.scheduled_end
-    if booking.status != BookingStatus.SCHEDULED or start is None or end is None:
+async def calendar_file(found: CookieBookingDep) -> Response:
+    """Every live session as its own RFC 5545 event, each with the UID of its confirmation."""
+    booking = found.booking
+    if not found.sessions:
         raise BookingNotSchedulable("This booking has no scheduled session to add to a calendar.")
-    stamp = booking.scheduled_at or booking.updated_at
-    body = session_event(
-        uid=f"{booking.id}@sessionbook",
-        # Each (re)scheduling stamps scheduled_at, so a newer file always has a higher sequence.
-        sequence=int(stamp.timestamp()),
-        start=start,
-        end=end,
-        summary=booking.package_title,
-        description=_description(booking.meeting_url, str(booking.id)),
-        location=booking.meeting_url,
-        now=utcnow(),
-    )
+    now = utcnow()
+    events = [
+        session_event(
+            uid=calendar_uid(booking, session),
+            # Each (re)scheduling stamps updated_at, so a newer file has a higher sequence.
+            sequence=int(session.updated_at.timestamp()),
+            start=session.start_time,
+            end=session.end_time,
+            summary=booking.package_title,
+            description=_description(session.meeting_url, str(booking.id)),
+            location=session.meeting_url,
+            now=now,
+        )
+        for session in found.sessions
+    ]
+    name = "session.ics" if booking.sessions_total == 1 else "sessions.ics"
     return Response(
-        body,
+        one_calendar(events),
         media_type="text/calendar; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="session.ics"'},
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+def calendar_uid(booking: Booking, session: BookingSession) -> str:
+    """A session's stable calendar UID; a 1-session booking keeps the booking's own."""
+    return f"{booking.id if booking.sessions_total == 1 else session.id}@sessionbook"
+
+
+_EVENT_START = b"BEGIN:VEVENT\r\n"
+_CALENDAR_END = b"END:VCALENDAR\r\n"
+
+
+def one_calendar(files: list[bytes]) -> bytes:
+    """Several one-event calendars as one: the first one's header, then every VEVENT."""
+    head = files[0][: files[0].index(_EVENT_START)]
+    events = [file[file.index(_EVENT_START) : file.rindex(_CALENDAR_END)] for file in files]
+    return head + b"".join(events) + _CALENDAR_END
 
 
 def _description(meeting_url: str | None, reference: str) -> str:
