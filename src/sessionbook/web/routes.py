@@ -132,9 +132,7 @@ async def booking_page(
     return _booking_page(request, services, status)
 
 
-def _booking_page(
-    request: Request, services: PageServices, status: BookingStatusView
-) -> Response:
+def _booking_page(request: Request, services: PageServices, status: BookingStatusView) -> Response:
     now = utcnow()
     cutoff_hours = services.settings.cancellation_cutoff_hours
     cutoff = timedelta(hours=cutoff_hours)
