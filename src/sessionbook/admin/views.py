@@ -88,7 +88,7 @@ class BookingDetail:
     @property
     def partly_used(self) -> bool:
         """A package of several sessions of which some, not all, are used."""
-        return self.booking.sessions_total > 1 and 0 < self.sessions_used
+        return self.booking.sessions_total > 1 and self.sessions_used > 0
 
     @property
     def refundable_cents(self) -> int:

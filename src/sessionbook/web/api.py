@@ -23,13 +23,13 @@ from sessionbook.core.errors import BookingNotFound, BookingNotSchedulable
 from sessionbook.http.deps import BadTokenGuardDep, SettingsDep, rate_limited
 from sessionbook.notifications.ics import session_event
 from sessionbook.scheduling.routes import SchedulingDep, slots_answer
-from sessionbook.scheduling.service import ScheduledSession
 from sessionbook.scheduling.schemas import (
     CancelResponse,
     PickedTime,
     SlotsResponse,
     Text,
 )
+from sessionbook.scheduling.service import ScheduledSession
 from sessionbook.web.session import CSRF_HEADER, booking_token, check_same_origin
 from sessionbook.web.views import view_name
 
