@@ -1,4 +1,4 @@
-"""Tables of the booking domain: the booking itself and its append-only audit trail."""
+"""Tables of the booking domain: the booking, its sessions and its append-only audit trail."""
 
 from __future__ import annotations
 
@@ -32,6 +32,17 @@ class BookingStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
+class SessionState(enum.StrEnum):
+    BOOKED = "booked"
+    CANCELLED = "cancelled"
+
+
+class CancelledBy(enum.StrEnum):
+    CUSTOMER = "customer"
+    COACH = "coach"
+    OPERATOR = "operator"
+
+
 class PaymentStatus(enum.StrEnum):
     PENDING = "pending"
     PAID = "paid"
@@ -48,7 +59,7 @@ JSONType = JSON().with_variant(JSON(none_as_null=True), "postgresql")
 
 
 class Booking(Base):
-    """One purchase: who, which package, what was paid, and when the session is."""
+    """One purchase: who, which package, what was paid; its sessions are `BookingSession` rows."""
 
     __tablename__ = "bookings"
     __table_args__ = (
@@ -59,13 +70,10 @@ class Booking(Base):
             "refunded_cents >= 0 AND refunded_cents <= amount_cents", name="refund_within_amount"
         ),
         CheckConstraint("length(currency) = 3", name="currency_code"),
-        CheckConstraint(
-            "(scheduled_start IS NULL) = (scheduled_end IS NULL)", name="schedule_complete"
-        ),
+        CheckConstraint("sessions_lapsed >= 0", name="sessions_lapsed_not_negative"),
         Index("ix_bookings_status_expires_at", "status", "expires_at"),
         Index("ix_bookings_customer_email", "customer_email"),
         Index("ix_bookings_created_at", "created_at"),
-        Index("ix_bookings_scheduled_start", "scheduled_start"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -96,11 +104,10 @@ class Booking(Base):
     payment_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     cal_event_type_id: Mapped[int] = mapped_column(Integer)
-    cal_booking_id: Mapped[int | None] = mapped_column(Integer, unique=True)
-    cal_uid: Mapped[str | None] = mapped_column(String(100), unique=True)
-    scheduled_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    scheduled_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    meeting_url: Mapped[str | None] = mapped_column(String(2048))
+    # When the sessions not booked by then lapse (paid_at + valid_days); None: no limit.
+    sessions_valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # How many paid sessions lapsed unbooked at sessions_valid_until.
+    sessions_lapsed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     schedule_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -110,6 +117,42 @@ class Booking(Base):
     scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class BookingSession(Base):
+    """One session of a booking: its own Cal.com booking, time and meeting link.
+
+    The id is made before Cal.com is asked and travels in the Cal.com booking's metadata, so a
+    booking made behind a lost answer is found and adopted as exactly this session.
+    """
+
+    __tablename__ = "sessions"
+    __table_args__ = (
+        CheckConstraint(_in("state", SessionState), name="state_valid"),
+        CheckConstraint(
+            f"cancelled_by IS NULL OR {_in('cancelled_by', CancelledBy)}",
+            name="cancelled_by_valid",
+        ),
+        CheckConstraint("end_time > start_time", name="ends_after_start"),
+        Index("ix_sessions_booking_id_start_time", "booking_id", "start_time"),
+        Index("ix_sessions_start_time", "start_time"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    booking_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("bookings.id", ondelete="RESTRICT")
+    )
+    state: Mapped[str] = mapped_column(String(20))
+    start_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    end_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    cal_event_type_id: Mapped[int] = mapped_column(Integer)
+    cal_booking_id: Mapped[int] = mapped_column(Integer, unique=True)
+    cal_uid: Mapped[str] = mapped_column(String(100), unique=True)
+    meeting_url: Mapped[str | None] = mapped_column(String(2048))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_by: Mapped[str | None] = mapped_column(String(20))
 
 
 class BookingEvent(Base):

@@ -10,7 +10,13 @@ from typing import Any
 from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sessionbook.bookings.models import Booking, BookingEvent, BookingStatus
+from sessionbook.bookings.models import (
+    Booking,
+    BookingEvent,
+    BookingSession,
+    BookingStatus,
+    SessionState,
+)
 
 # Attribute name and column name of every mapped column, in one fixed order.
 _COLUMNS = tuple((attr.key, attr.columns[0].name) for attr in inspect(Booking).column_attrs)
@@ -30,6 +36,27 @@ async def read_by_token_hash(driver: Any, token_hash: str) -> Booking | None:
     if row is None:
         return None
     return Booking(**{key: row[index] for index, (key, _) in enumerate(_COLUMNS)})
+
+
+_SESSION_COLUMNS = tuple(
+    (attr.key, attr.columns[0].name) for attr in inspect(BookingSession).column_attrs
+)
+_LIVE_SESSIONS = (
+    f"SELECT {', '.join(name for _, name in _SESSION_COLUMNS)} FROM sessions "  # noqa: S608 - fixed column names
+    "WHERE booking_id = $1 AND state = 'booked' ORDER BY start_time, id"
+)
+
+
+async def read_live_sessions(driver: Any, booking_id: uuid.UUID) -> list[BookingSession]:
+    """The booking's booked sessions by start, on a `Database.driver_transaction` connection.
+
+    Transient rows for reading only, like `read_by_token_hash`'s booking.
+    """
+    rows = await driver.fetch(_LIVE_SESSIONS, booking_id)
+    return [
+        BookingSession(**{key: row[index] for index, (key, _) in enumerate(_SESSION_COLUMNS)})
+        for row in rows
+    ]
 
 
 class BookingRepository:
@@ -86,6 +113,33 @@ class BookingRepository:
             .with_for_update(skip_locked=True)
         )
         return (await self.session.execute(statement)).scalars().all()
+
+    async def sessions_of(
+        self, booking_id: uuid.UUID, *, live_only: bool = True
+    ) -> list[BookingSession]:
+        """The booking's sessions by start; only the booked ones unless `live_only` is False."""
+        statement = select(BookingSession).where(BookingSession.booking_id == booking_id)
+        if live_only:
+            statement = statement.where(BookingSession.state == SessionState.BOOKED)
+        statement = statement.order_by(BookingSession.start_time, BookingSession.id)
+        return list((await self.session.execute(statement)).scalars().all())
+
+    async def session_by_id(
+        self, booking_id: uuid.UUID, session_id: uuid.UUID
+    ) -> BookingSession | None:
+        """The session with this id if it belongs to this booking (any state), else None."""
+        statement = select(BookingSession).where(
+            BookingSession.id == session_id, BookingSession.booking_id == booking_id
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def session_by_cal_uid(self, cal_uid: str) -> BookingSession | None:
+        statement = select(BookingSession).where(BookingSession.cal_uid == cal_uid)
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def add_session(self, session: BookingSession) -> None:
+        self.session.add(session)
+        await self.session.flush()
 
     async def add_event(
         self,

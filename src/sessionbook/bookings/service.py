@@ -9,15 +9,25 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from sessionbook.bookings.models import Booking, BookingStatus, PaymentStatus
+from sessionbook.bookings.models import Booking, BookingSession, BookingStatus, PaymentStatus
 from sessionbook.bookings.ports import (
     BookingNews,
     PaymentLinkCreator,
     PaymentLinkFailed,
     StalePaymentRefresher,
 )
-from sessionbook.bookings.repository import BookingRepository, read_by_token_hash
+from sessionbook.bookings.repository import (
+    BookingRepository,
+    read_by_token_hash,
+    read_live_sessions,
+)
 from sessionbook.bookings.schemas import CreateBookingRequest
+from sessionbook.bookings.sessions import (
+    live_sessions,
+    next_session,
+    sessions_remaining,
+    valid_until,
+)
 from sessionbook.bookings.tokens import hash_token, hashes_match, is_well_formed, new_token
 from sessionbook.bookings.transitions import expiry_due, record_change
 from sessionbook.catalog.models import Package
@@ -32,6 +42,22 @@ log = structlog.get_logger(__name__)
 class CreatedBooking:
     token: str
     booking: Booking
+
+
+@dataclass(frozen=True, slots=True)
+class BookingStatusView:
+    """A booking with its live sessions (by start), read together, as booking-status shows it."""
+
+    booking: Booking
+    sessions: list[BookingSession]
+
+    @property
+    def sessions_remaining(self) -> int:
+        return sessions_remaining(self.booking, len(self.sessions))
+
+    def next_session(self, now: datetime) -> BookingSession | None:
+        """The next session not ended, else the last; what the top-level fields describe."""
+        return next_session(self.sessions, now)
 
 
 class BookingService:
@@ -151,6 +177,17 @@ class BookingService:
 
         Unknown and malformed tokens are the same 404, so a guesser learns nothing.
         """
+        booking, _ = await self._find(token, with_sessions=False)
+        return booking
+
+    async def status_of(self, token: str) -> BookingStatusView:
+        """The booking a token opens (as `find_by_token`) with its live sessions."""
+        booking, sessions = await self._find(token, with_sessions=True)
+        return BookingStatusView(booking=booking, sessions=sessions)
+
+    async def _find(
+        self, token: str, *, with_sessions: bool
+    ) -> tuple[Booking, list[BookingSession]]:
         if not is_well_formed(token):
             raise BookingNotFound()
         token_hash = hash_token(token)
@@ -159,12 +196,18 @@ class BookingService:
         # PostgreSQL without the ORM (most of booking-status's cost), on SQLite without the
         # write lock (bench/RESULTS.md). A booking due to expire takes the locked path below.
         found: Booking | None
+        sessions: list[BookingSession] = []
         if self.database.is_sqlite:
             async with self.database.sqlite_read_transaction() as session:
-                found = await BookingRepository(session).by_token_hash(token_hash)
+                repository = BookingRepository(session)
+                found = await repository.by_token_hash(token_hash)
+                if found is not None and with_sessions:
+                    sessions = await repository.sessions_of(found.id)
         else:
             async with self.database.driver_transaction(actor) as driver:
                 found = await read_by_token_hash(driver, token_hash)
+                if found is not None and with_sessions:
+                    sessions = await read_live_sessions(driver, found.id)
         if found is None or not hashes_match(found.token_hash, token):
             raise BookingNotFound()
         if expiry_due(found, self.clock()):
@@ -183,7 +226,9 @@ class BookingService:
                     assert current is not None
                     await self._expire(repository, current, now, source="customer")
                 booking = current
-        return await self.refresh_stale_payment(booking)
+                if with_sessions:
+                    sessions = await repository.sessions_of(booking.id)
+        return await self.refresh_stale_payment(booking), live_sessions(sessions)
 
     async def expire_due(self, *, batch_size: int = 200) -> int:
         """Expire every booking whose window has passed; safe to run on several hosts."""
@@ -257,4 +302,6 @@ def _new_booking(
         created_at=now,
         updated_at=now,
         paid_at=now if free else None,
+        sessions_valid_until=valid_until(now, package.valid_days) if free else None,
+        sessions_lapsed=0,
     )

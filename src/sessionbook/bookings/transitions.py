@@ -7,6 +7,7 @@ from typing import Any
 
 from sessionbook.bookings.models import Booking, BookingStatus, PaymentStatus
 from sessionbook.bookings.repository import BookingRepository
+from sessionbook.bookings.sessions import valid_until
 
 
 async def record_change(
@@ -48,6 +49,8 @@ async def record_change(
 def _stamp(booking: Booking, status: BookingStatus, now: datetime) -> None:
     if status is BookingStatus.PAID and booking.paid_at is None:
         booking.paid_at = now
+        # The package's validity runs from the payment.
+        booking.sessions_valid_until = valid_until(now, booking.valid_days)
     elif status is BookingStatus.SCHEDULED:
         booking.scheduled_at = now
     elif status is BookingStatus.CANCELLED:

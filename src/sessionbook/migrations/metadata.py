@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sessionbook.bookings.models import Booking, BookingEvent
+from sessionbook.bookings.models import Booking, BookingEvent, BookingSession
 from sessionbook.catalog.models import Package, PackageChange
 from sessionbook.core.db import Base
 from sessionbook.notifications.models import OutboxMessage
@@ -14,6 +14,7 @@ metadata = Base.metadata
 __all__ = [
     "Booking",
     "BookingEvent",
+    "BookingSession",
     "OutboxMessage",
     "Package",
     "PackageChange",

@@ -29,6 +29,10 @@ class SlotClaim(Base):
     booking_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("bookings.id", ondelete="RESTRICT"), index=True
     )
+    # The session holding the slot; None while the attempt that claimed it is in flight.
+    session_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("sessions.id", ondelete="RESTRICT")
+    )
     event_type_id: Mapped[int] = mapped_column(Integer)
     start_time: Mapped[datetime] = mapped_column(UTCDateTime)
     end_time: Mapped[datetime] = mapped_column(UTCDateTime)
