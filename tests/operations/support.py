@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import re
+import secrets
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -12,6 +14,9 @@ from zoneinfo import ZoneInfo
 
 import httpx
 from argon2 import PasswordHasher
+
+from sessionbook.bookings.models import Booking, BookingSession, SessionState
+from sessionbook.core.db import SERVICE, Database
 
 T = TypeVar("T")
 
@@ -94,3 +99,31 @@ async def pay(client: httpx.AsyncClient, sandbox_root: str, created: dict[str, A
     await eventually(
         lambda: status(client, created["bookingToken"]), lambda s: s["status"] == "paid"
     )
+
+
+async def add_session(
+    database: Database,
+    booking_id: str | uuid.UUID,
+    start: datetime,
+    *,
+    minutes: int = 60,
+    state: str = SessionState.BOOKED,
+    meeting_url: str | None = "https://meet.example/room",
+) -> uuid.UUID:
+    """A session row behind the API's back, as if booked in Cal.com; its id."""
+    async with database.transaction(SERVICE) as session:
+        booking = await session.get(Booking, uuid.UUID(str(booking_id)))
+        assert booking is not None
+        row = BookingSession(
+            booking_id=booking.id,
+            state=state,
+            start_time=start,
+            end_time=start + timedelta(minutes=minutes),
+            cal_event_type_id=booking.cal_event_type_id,
+            cal_booking_id=secrets.randbelow(10**8) + 10**8,
+            cal_uid=f"uid-{uuid.uuid4().hex}",
+            meeting_url=meeting_url,
+        )
+        session.add(row)
+        await session.flush()
+        return row.id

@@ -8,7 +8,7 @@ never holds it. Every POST must pass the CSRF check of `web.session`.
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -29,9 +29,11 @@ from sessionbook.scheduling.schemas import (
     SlotsResponse,
     Text,
 )
-from sessionbook.scheduling.service import ScheduledSession
 from sessionbook.web.session import CSRF_HEADER, booking_token, check_same_origin
 from sessionbook.web.views import view_name
+
+if TYPE_CHECKING:
+    from sessionbook.scheduling.service import ScheduledSession
 
 router = APIRouter(prefix="/book", include_in_schema=False)
 
