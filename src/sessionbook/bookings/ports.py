@@ -13,7 +13,7 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sessionbook.bookings.models import Booking
+from sessionbook.bookings.models import Booking, BookingSession
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +60,14 @@ class BookingNews(Protocol):
     async def payment_received(self, session: AsyncSession, booking: Booking) -> bool: ...
 
     async def booking_confirmed(
-        self, session: AsyncSession, booking: Booking, *, resend_id: str | None = None
-    ) -> bool: ...
+        self,
+        session: AsyncSession,
+        booking: Booking,
+        *,
+        booking_session: BookingSession | None = None,
+        resend_id: str | None = None,
+    ) -> bool:
+        """The confirmation of `booking_session` (by default the booking's next session)."""
+        ...
 
     async def booking_expired(self, session: AsyncSession, booking: Booking) -> bool: ...

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from sessionbook.bookings.models import Booking, BookingStatus, PaymentStatus
+from sessionbook.bookings.models import BookingStatus, PaymentStatus
 from sessionbook.bookings.schemas import (
     BookingStatusResponse,
     CreateBookingRequest,
     CreateBookingResponse,
+    SessionOut,
 )
-from sessionbook.bookings.service import BookingService
+from sessionbook.bookings.service import BookingService, BookingStatusView
+from sessionbook.core.db import utcnow
 from sessionbook.http.deps import BadTokenGuardDep, TokenDep, rate_limited, service
 
 router = APIRouter(prefix="/functions/v1")
@@ -43,11 +46,14 @@ async def booking_create(
 async def booking_status(
     token: TokenDep, bookings: BookingsDep, guard: BadTokenGuardDep
 ) -> BookingStatusResponse:
-    booking = await guard.run(lambda: bookings.find_by_token(token))
-    return status_response(booking)
+    view = await guard.run(lambda: bookings.status_of(token))
+    return status_response(view, bookings.clock())
 
 
-def status_response(booking: Booking) -> BookingStatusResponse:
+def status_response(view: BookingStatusView, now: datetime | None = None) -> BookingStatusResponse:
+    """booking-status's answer; the top-level times are those of the next session."""
+    booking = view.booking
+    upcoming = view.next_session(now or utcnow())
     payment_open = booking.status == BookingStatus.PENDING and booking.payment_status in (
         PaymentStatus.PENDING,
         PaymentStatus.FAILED,
@@ -61,11 +67,25 @@ def status_response(booking: Booking) -> BookingStatusResponse:
         currency=booking.currency,
         customer_name=booking.customer_name,
         customer_email=booking.customer_email,
-        scheduled_start=booking.scheduled_start,
-        scheduled_end=booking.scheduled_end,
-        meeting_url=booking.meeting_url,
-        cal_booking_id=booking.cal_booking_id,
+        scheduled_start=upcoming.start_time if upcoming else None,
+        scheduled_end=upcoming.end_time if upcoming else None,
+        meeting_url=upcoming.meeting_url if upcoming else None,
+        cal_booking_id=upcoming.cal_booking_id if upcoming else None,
         expires_at=booking.expires_at,
         created_at=booking.created_at,
         payment_url=booking.payment_url if payment_open else None,
+        sessions_total=booking.sessions_total,
+        sessions_remaining=view.sessions_remaining,
+        sessions_valid_until=booking.sessions_valid_until,
+        sessions=[
+            SessionOut(
+                id=session.id,
+                start=session.start_time,
+                end=session.end_time,
+                meeting_url=session.meeting_url,
+                cal_booking_id=session.cal_booking_id,
+                cal_uid=session.cal_uid,
+            )
+            for session in view.sessions
+        ],
     )

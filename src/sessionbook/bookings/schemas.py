@@ -97,6 +97,15 @@ class CreateBookingResponse(ResponseModel):
     expires_at: UtcDatetime
 
 
+class SessionOut(ResponseModel):
+    id: uuid.UUID
+    start: UtcDatetime
+    end: UtcDatetime
+    meeting_url: str | None
+    cal_booking_id: int
+    cal_uid: str
+
+
 class BookingStatusResponse(ResponseModel):
     id: uuid.UUID
     status: Literal["pending", "paid", "scheduled", "expired", "cancelled"]
@@ -113,3 +122,7 @@ class BookingStatusResponse(ResponseModel):
     expires_at: UtcDatetime
     created_at: UtcDatetime
     payment_url: str | None
+    sessions_total: int
+    sessions_remaining: int
+    sessions_valid_until: UtcDatetime | None
+    sessions: list[SessionOut]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 PRODUCT_ID = "-//sessionbook//booking confirmation//EN"
@@ -77,3 +79,40 @@ def session_event(
             lines.append(f"URL:{location}")
     lines += ["STATUS:CONFIRMED", "TRANSP:OPAQUE", "END:VEVENT", "END:VCALENDAR"]
     return ("\r\n".join(_fold(line) for line in lines) + "\r\n").encode("utf-8")
+
+
+@dataclass(frozen=True, slots=True)
+class EventFields:
+    """What `session_event` takes for one session, to put several in one calendar."""
+
+    uid: str
+    sequence: int
+    start: datetime
+    end: datetime
+    summary: str
+    description: str
+    location: str | None
+
+
+def sessions_calendar(events: Sequence[EventFields], *, now: datetime) -> bytes:
+    """One VCALENDAR holding a VEVENT per session, each exactly as `session_event` writes it."""
+    blocks: list[bytes] = []
+    head = tail = b""
+    for event in events:
+        whole = session_event(
+            uid=event.uid,
+            sequence=event.sequence,
+            start=event.start,
+            end=event.end,
+            summary=event.summary,
+            description=event.description,
+            location=event.location,
+            now=now,
+        )
+        begin = whole.index(b"BEGIN:VEVENT")
+        end = whole.index(b"END:VEVENT\r\n") + len(b"END:VEVENT\r\n")
+        head, tail = whole[:begin], whole[end:]
+        blocks.append(whole[begin:end])
+    if not blocks:
+        raise ValueError("a calendar of sessions needs at least one session")
+    return head + b"".join(blocks) + tail

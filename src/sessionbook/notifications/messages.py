@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sessionbook.bookings.models import Booking
+from sessionbook.bookings.models import Booking, BookingSession
+from sessionbook.bookings.sessions import next_session, sessions_remaining
 from sessionbook.notifications.email import Attachment, OutgoingEmail
 from sessionbook.notifications.ics import session_event
 from sessionbook.payments.airwallex.money import MoneyError, cents_to_amount
@@ -14,7 +15,8 @@ PAYMENT_RECEIVED = "payment_received"
 BOOKING_CONFIRMED = "booking_confirmed"
 BOOKING_EXPIRED = "booking_expired"
 BOOKING_REMINDER = "booking_reminder"
-KINDS = (PAYMENT_RECEIVED, BOOKING_CONFIRMED, BOOKING_EXPIRED, BOOKING_REMINDER)
+SESSIONS_LAPSING = "sessions_lapsing"
+KINDS = (PAYMENT_RECEIVED, BOOKING_CONFIRMED, BOOKING_EXPIRED, BOOKING_REMINDER, SESSIONS_LAPSING)
 
 
 class Obsolete(Exception):
@@ -43,10 +45,34 @@ def _money(amount_cents: int, currency: str) -> str:
         return f"{amount_cents} {currency} (minor units)"
 
 
+def session_uid(session: BookingSession) -> str:
+    """The stable iCalendar UID of a session: the same across moves and resends."""
+    return f"{session.id}@sessionbook"
+
+
+def _session_of(
+    booking: Booking, sessions: list[BookingSession], payload: dict[str, object], now: datetime
+) -> BookingSession:
+    """The session a confirmation or reminder is about: the one it names, else the next."""
+    if booking.status not in ("paid", "scheduled"):
+        raise Obsolete(f"booking is {booking.status}")
+    named = payload.get("sessionId")
+    if named is not None:
+        for session in sessions:
+            if str(session.id) == named:
+                return session
+        raise Obsolete("session cancelled")
+    found = next_session(sessions, now)
+    if found is None:
+        raise Obsolete("no session booked")
+    return found
+
+
 def render(
     *,
     kind: str,
     booking: Booking,
+    sessions: list[BookingSession],
     payload: dict[str, object],
     coach_timezone: str,
     message_id: str,
@@ -74,10 +100,20 @@ def render(
             f"your booking for {title} was not completed in time and has expired. "
             "Nothing was charged for it. You are welcome to book again at any time."
         )
+    elif kind == SESSIONS_LAPSING:
+        remaining = sessions_remaining(booking, len(sessions))
+        until = booking.sessions_valid_until
+        if booking.status != "paid" or remaining == 0 or until is None or until <= now:
+            raise Obsolete("nothing left to lapse")
+        subject = f"{remaining} session(s) of your {title} left to book"
+        body = (
+            f"you still have {remaining} session(s) of your {title} to book. Sessions not "
+            f"booked by {_when(until, zone)} lapse. Pick your times with the booking link "
+            "you were given when you booked."
+        )
     elif kind in (BOOKING_CONFIRMED, BOOKING_REMINDER):
-        start, end = booking.scheduled_start, booking.scheduled_end
-        if booking.status != "scheduled" or start is None or end is None:
-            raise Obsolete(f"booking is {booking.status}")
+        session = _session_of(booking, sessions, payload, now)
+        start, end = session.start_time, session.end_time
         if kind == BOOKING_REMINDER:
             if payload.get("scheduledStart") != start.isoformat() or start <= now:
                 raise Obsolete("session moved or already begun")
@@ -86,20 +122,20 @@ def render(
         else:
             subject = f"Booking confirmed: {title} on {_when(start, zone)}"
             lead = f"your {title} is booked for {_when(start, zone)}."
-        link = booking.meeting_url or "the link in your calendar invitation"
+        link = session.meeting_url or "the link in your calendar invitation"
         body = f"{lead}\n\nJoin here: {link}\n\nThe session is attached as a calendar file."
         attachments = (
             Attachment(
                 filename="session.ics",
                 content_type="text/calendar; method=PUBLISH",
                 content=session_event(
-                    uid=f"{booking.id}@sessionbook",
+                    uid=session_uid(session),
                     sequence=sequence,
                     start=start,
                     end=end,
                     summary=title,
                     description=f"Booking reference {booking.id}",
-                    location=booking.meeting_url,
+                    location=session.meeting_url,
                     now=now,
                 ),
             ),

@@ -17,13 +17,14 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sessionbook.bookings.models import Booking, BookingStatus
+from sessionbook.bookings.models import Booking, BookingSession, BookingStatus, SessionState
 from sessionbook.core.db import utcnow
 from sessionbook.notifications.messages import (
     BOOKING_CONFIRMED,
     BOOKING_EXPIRED,
     BOOKING_REMINDER,
     PAYMENT_RECEIVED,
+    SESSIONS_LAPSING,
 )
 from sessionbook.notifications.models import OutboxMessage
 
@@ -76,17 +77,26 @@ async def enqueue_payment_received(session: AsyncSession, booking: Booking) -> b
 
 
 async def enqueue_booking_confirmed(
-    session: AsyncSession, booking: Booking, *, resend_id: str | None = None
+    session: AsyncSession,
+    booking: Booking,
+    *,
+    booking_session: BookingSession | None = None,
+    resend_id: str | None = None,
 ) -> bool:
-    """After scheduling (or rescheduling): the confirmation with the session as an .ics file.
+    """After scheduling (or rescheduling) a session: its confirmation with its own .ics file.
 
-    Keyed by the Cal.com booking uid, which a reschedule changes, so each new time is
-    confirmed once; an operator's resend passes a fresh `resend_id`.
+    Keyed by the session's Cal.com uid, which a reschedule changes, so each new time is
+    confirmed once; an operator's resend passes a fresh `resend_id` (and no session: the
+    email then shows the booking's next session).
     """
-    key = f"{BOOKING_CONFIRMED}:{booking.id}:{booking.cal_uid or booking.scheduled_start}"
+    target = booking_session.cal_uid if booking_session is not None else "next"
+    key = f"{BOOKING_CONFIRMED}:{booking.id}:{target}"
     if resend_id is not None:
         key += f":resend:{resend_id}"
-    return await enqueue(session, booking_id=booking.id, kind=BOOKING_CONFIRMED, dedupe_key=key)
+    payload = {"sessionId": str(booking_session.id)} if booking_session is not None else {}
+    return await enqueue(
+        session, booking_id=booking.id, kind=BOOKING_CONFIRMED, dedupe_key=key, payload=payload
+    )
 
 
 async def enqueue_booking_expired(session: AsyncSession, booking: Booking) -> bool:
@@ -99,16 +109,28 @@ async def enqueue_booking_expired(session: AsyncSession, booking: Booking) -> bo
     )
 
 
-async def enqueue_reminder(session: AsyncSession, booking: Booking) -> bool:
-    """24 hours before: keyed by the start, so a moved session is reminded of again."""
-    assert booking.scheduled_start is not None
-    start = booking.scheduled_start.isoformat()
+async def enqueue_reminder(session: AsyncSession, booking_session: BookingSession) -> bool:
+    """24 hours before a session: keyed by its start, so a moved session is reminded of again."""
+    start = booking_session.start_time.isoformat()
+    return await enqueue(
+        session,
+        booking_id=booking_session.booking_id,
+        kind=BOOKING_REMINDER,
+        dedupe_key=f"{BOOKING_REMINDER}:{booking_session.id}:{start}",
+        payload={"scheduledStart": start, "sessionId": str(booking_session.id)},
+    )
+
+
+async def enqueue_sessions_lapsing(session: AsyncSession, booking: Booking, remaining: int) -> bool:
+    """A week before the unbooked sessions lapse: once per booking and validity date."""
+    assert booking.sessions_valid_until is not None
+    until = booking.sessions_valid_until.isoformat()
     return await enqueue(
         session,
         booking_id=booking.id,
-        kind=BOOKING_REMINDER,
-        dedupe_key=f"{BOOKING_REMINDER}:{booking.id}:{start}",
-        payload={"scheduledStart": start},
+        kind=SESSIONS_LAPSING,
+        dedupe_key=f"{SESSIONS_LAPSING}:{booking.id}:{until}",
+        payload={"sessionsValidUntil": until, "sessionsRemaining": remaining},
     )
 
 
@@ -119,9 +141,16 @@ class OutboxNews:
         return await enqueue_payment_received(session, booking)
 
     async def booking_confirmed(
-        self, session: AsyncSession, booking: Booking, *, resend_id: str | None = None
+        self,
+        session: AsyncSession,
+        booking: Booking,
+        *,
+        booking_session: BookingSession | None = None,
+        resend_id: str | None = None,
     ) -> bool:
-        return await enqueue_booking_confirmed(session, booking, resend_id=resend_id)
+        return await enqueue_booking_confirmed(
+            session, booking, booking_session=booking_session, resend_id=resend_id
+        )
 
     async def booking_expired(self, session: AsyncSession, booking: Booking) -> bool:
         return await enqueue_booking_expired(session, booking)
@@ -181,32 +210,65 @@ class OutboxRepository:
         result = await self.session.execute(statement)
         return bool(getattr(result, "rowcount", 0))
 
-    async def bookings_to_remind(
+    async def sessions_to_remind(
         self, *, starting_after: datetime, starting_before: datetime, limit: int
-    ) -> Sequence[Booking]:
-        """Scheduled sessions starting in the window whose booking was made well before.
+    ) -> Sequence[BookingSession]:
+        """Booked sessions starting in the window, of live bookings, booked well before.
 
         A session booked within a day of its start has just had its confirmation; a
         reminder on top of it would be noise.
         """
         statement = (
-            select(Booking)
+            select(BookingSession)
+            .join(Booking, Booking.id == BookingSession.booking_id)
             .where(
-                Booking.status == BookingStatus.SCHEDULED,
-                Booking.scheduled_start > starting_after,
-                Booking.scheduled_start <= starting_before,
+                Booking.status.in_((BookingStatus.PAID, BookingStatus.SCHEDULED)),
+                BookingSession.state == SessionState.BOOKED,
+                BookingSession.start_time > starting_after,
+                BookingSession.start_time <= starting_before,
             )
-            .order_by(Booking.scheduled_start)
+            .order_by(BookingSession.start_time)
             .limit(limit)
         )
         rows = (await self.session.execute(statement)).scalars().all()
-        return [
-            booking
-            for booking in rows
-            if booking.scheduled_at is None
-            or booking.scheduled_start is None
-            or booking.scheduled_at <= booking.scheduled_start - timedelta(hours=24)
-        ]
+        return [s for s in rows if s.updated_at <= s.start_time - timedelta(hours=24)]
+
+    async def bookings_lapsing(
+        self, *, valid_until_after: datetime, valid_until_before: datetime, limit: int
+    ) -> Sequence[Booking]:
+        """Paid bookings whose validity ends in the window (the caller counts what remains)."""
+        statement = (
+            select(Booking)
+            .where(
+                Booking.status == BookingStatus.PAID,
+                Booking.sessions_valid_until > valid_until_after,
+                Booking.sessions_valid_until <= valid_until_before,
+            )
+            .order_by(Booking.sessions_valid_until)
+            .limit(limit)
+        )
+        return (await self.session.execute(statement)).scalars().all()
+
+    async def live_sessions_of(
+        self, booking_ids: set[uuid.UUID]
+    ) -> dict[uuid.UUID, list[BookingSession]]:
+        """The booked sessions of a batch of bookings by start, in one query."""
+        found: dict[uuid.UUID, list[BookingSession]] = {
+            booking_id: [] for booking_id in booking_ids
+        }
+        if not booking_ids:
+            return found
+        statement = (
+            select(BookingSession)
+            .where(
+                BookingSession.booking_id.in_(booking_ids),
+                BookingSession.state == SessionState.BOOKED,
+            )
+            .order_by(BookingSession.start_time)
+        )
+        for row in await self.session.scalars(statement):
+            found[row.booking_id].append(row)
+        return found
 
     async def bookings(self, booking_ids: set[uuid.UUID]) -> dict[uuid.UUID, Booking]:
         """The bookings of a batch of messages, in one query."""

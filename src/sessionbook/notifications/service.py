@@ -1,4 +1,4 @@
-"""Sweep duties of the outbox: queue reminders, and send what is due with retries and backoff.
+"""Outbox sweep duties: queue reminders and lapse warnings, send what is due with backoff.
 
 Nothing here runs inside a request: the request only wrote an outbox row. A row is claimed
 (its next attempt pushed past a lease) and committed before the email leaves, so two sweepers
@@ -13,11 +13,16 @@ from datetime import datetime, timedelta
 
 import structlog
 
+from sessionbook.bookings.sessions import sessions_remaining
 from sessionbook.core.db import SERVICE, Database, utcnow
 from sessionbook.core.metrics import record_notification
 from sessionbook.notifications.email import EmailDeliveryError, EmailSender, OutgoingEmail
 from sessionbook.notifications.messages import Obsolete, render
-from sessionbook.notifications.outbox import OutboxRepository, enqueue_reminder
+from sessionbook.notifications.outbox import (
+    OutboxRepository,
+    enqueue_reminder,
+    enqueue_sessions_lapsing,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -33,6 +38,8 @@ RETRY_DELAYS = (
 )
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 REMINDER_LEAD = timedelta(hours=24)
+# How long before `sessionsValidUntil` a customer with sessions left is told.
+LAPSE_WARNING_LEAD = timedelta(days=7)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,11 +82,27 @@ class NotificationService:
         queued = 0
         async with self.database.transaction(SERVICE) as session:
             repository = OutboxRepository(session)
-            bookings = await repository.bookings_to_remind(
+            upcoming = await repository.sessions_to_remind(
                 starting_after=now, starting_before=now + REMINDER_LEAD, limit=1000
             )
-            for booking in bookings:
-                if await enqueue_reminder(session, booking):
+            for booking_session in upcoming:
+                if await enqueue_reminder(session, booking_session):
+                    queued += 1
+        return queued
+
+    async def queue_lapse_warnings(self) -> int:
+        """Sweep duty: a week before unbooked sessions lapse, tell the customer once."""
+        now = self.clock()
+        queued = 0
+        async with self.database.transaction(SERVICE) as session:
+            repository = OutboxRepository(session)
+            lapsing = await repository.bookings_lapsing(
+                valid_until_after=now, valid_until_before=now + LAPSE_WARNING_LEAD, limit=1000
+            )
+            live = await repository.live_sessions_of({booking.id for booking in lapsing})
+            for booking in lapsing:
+                remaining = sessions_remaining(booking, len(live[booking.id]))
+                if remaining and await enqueue_sessions_lapsing(session, booking, remaining):
                     queued += 1
         return queued
 
@@ -100,7 +123,9 @@ class NotificationService:
         async with self.database.transaction(SERVICE) as session:
             repository = OutboxRepository(session)
             rows = await repository.claim_due(now, lease=self.lease, limit=self.batch_size)
-            bookings = await repository.bookings({row.booking_id for row in rows if row.booking_id})
+            booking_ids = {row.booking_id for row in rows if row.booking_id}
+            bookings = await repository.bookings(booking_ids)
+            sessions = await repository.live_sessions_of(booking_ids)
             for row in rows:
                 booking = bookings.get(row.booking_id) if row.booking_id else None
                 email: OutgoingEmail | None = None
@@ -111,6 +136,7 @@ class NotificationService:
                     email = render(
                         kind=row.kind,
                         booking=booking,
+                        sessions=sessions.get(booking.id, []),
                         payload=dict(row.payload or {}),
                         coach_timezone=self.coach_timezone,
                         message_id=f"<sessionbook-outbox-{row.id}@{self.message_domain}>",

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import structlog
 
-from sessionbook.bookings.models import Booking
+from sessionbook.bookings.models import Booking, BookingSession
 from sessionbook.bookings.ports import BookingNews
+from sessionbook.bookings.sessions import sessions_remaining
 from sessionbook.core.api_models import format_utc
 from sessionbook.core.db import Actor
 from sessionbook.core.errors import BookingNotSchedulable, ProviderUnavailable, SlotUnavailable
@@ -34,12 +35,12 @@ from sessionbook.scheduling.changes import (
     UNCONFIRMED,
     Repos,
     adopt,
-    adoptable,
+    adoptable_as,
     lease_active,
     release,
 )
 from sessionbook.scheduling.lease import LeaseKeeper
-from sessionbook.scheduling.recovery import METADATA_KEY, Recovery
+from sessionbook.scheduling.recovery import METADATA_KEY, SESSION_METADATA_KEY, Recovery
 
 log = structlog.get_logger(__name__)
 
@@ -61,10 +62,24 @@ class Attendee:
 
 
 @dataclass(frozen=True, slots=True)
+class ScheduledSession:
+    """What a schedule or reschedule answers: the booking, its session, what remains."""
+
+    booking: Booking
+    session: BookingSession
+    sessions_remaining: int
+
+
+@dataclass(frozen=True, slots=True)
 class Attempt:
-    """A claimed slot under a lease: what the Cal.com call needs, and the lease to prove it."""
+    """A claimed slot under a lease: what the Cal.com call needs, and the lease to prove it.
+
+    `session_id` is the session the Cal.com booking becomes: a new id made before Cal.com is
+    asked (it travels in the metadata), or the id of the session being moved.
+    """
 
     booking_id: uuid.UUID
+    session_id: uuid.UUID
     actor: Actor
     lease: datetime
     event_type_id: int
@@ -102,7 +117,7 @@ class Attempts:
         self.news = news
         self.clock = clock
 
-    async def carry_out(self, attempt: Attempt) -> Booking:
+    async def carry_out(self, attempt: Attempt) -> ScheduledSession:
         """Steps 2 and 3: ask Cal.com, then record what it did (or let the claim go)."""
         try:
             if attempt.look_first:
@@ -144,7 +159,10 @@ class Attempts:
             attendee_time_zone=attendee.time_zone,
             attendee_phone=attendee.phone,
             notes=attendee.notes,
-            metadata={METADATA_KEY: str(attempt.booking_id)},
+            metadata={
+                METADATA_KEY: str(attempt.booking_id),
+                SESSION_METADATA_KEY: str(attempt.session_id),
+            },
         )
 
     async def _is_offered(self, attempt: Attempt) -> bool:
@@ -160,7 +178,7 @@ class Attempts:
                 attempt.booking_id,
                 attempt.attendee.email,
                 [(attempt.event_type_id, attempt.start, attempt.end)],
-                ignoring_uid=attempt.moving_uid,
+                ignoring_uids={attempt.moving_uid} if attempt.moving_uid else set(),
             )
         except CalendarError:
             # Unknown whether it booked: keep the claim; the next request or sweep asks again.
@@ -182,18 +200,20 @@ class Attempts:
             metadata={METADATA_KEY: str(attempt.booking_id)},
             event_type_id=attempt.event_type_id,
         ):
-            if made.is_active:
+            if made.is_active and await self.recovery.is_unknown(attempt.booking_id, made):
                 return made
         return None
 
-    async def _adopt_earlier(self, attempt: Attempt, earlier: CalBooking) -> Booking:
-        booking = await self._complete(attempt, earlier)
+    async def _adopt_earlier(self, attempt: Attempt, earlier: CalBooking) -> ScheduledSession:
+        # The earlier attempt's session id is the one in its metadata.
+        earlier_id = self.recovery.session_id_of(earlier) or attempt.session_id
+        done = await self._complete(replace(attempt, session_id=earlier_id), earlier)
         if earlier.start != attempt.start:
             raise BookingNotSchedulable(
                 "An earlier request for this booking went through after all: it is scheduled "
                 f"for {format_utc(earlier.start)}."
             )
-        return booking
+        return done
 
     async def _give_up(
         self, attempt: Attempt, event_type: str, reason: str, *, keep_claims: bool = False
@@ -218,19 +238,35 @@ class Attempts:
             return  # someone else settled it meanwhile; theirs is the word
         log.info("scheduling_failed", booking_id=str(attempt.booking_id), reason=reason)
 
-    async def _complete(self, attempt: Attempt, made: CalBooking) -> Booking:
+    async def _complete(self, attempt: Attempt, made: CalBooking) -> ScheduledSession:
         compensate = False
         async with self.lease_keeper.locked(attempt.actor, attempt.booking_id) as locked:
             repos, booking, now = locked
             ours = booking.schedule_lease_until == attempt.lease or not lease_active(booking, now)
-            if booking.cal_uid == made.uid:
-                pass  # a recovery adopted it while we were away
-            elif ours and adoptable(booking) and booking.cal_uid == attempt.moving_uid:
-                await adopt(repos, booking, made, news=self.news, now=now, source="customer")
-            else:
-                compensate = True
+            session = await repos.bookings.session_by_cal_uid(made.uid)
+            if session is None and ours:
+                fit = await adoptable_as(repos, booking, made, attempt.session_id)
+                moving = fit if isinstance(fit, BookingSession) else None
+                if fit is not False and (moving is None) == (attempt.moving_uid is None):
+                    session = await adopt(
+                        repos,
+                        booking,
+                        made,
+                        session_id=attempt.session_id,
+                        moving=moving,
+                        news=self.news,
+                        now=now,
+                        source="customer",
+                    )
+            # else: a recovery adopted it while we were away, or it belongs to nothing.
+            compensate = session is None or session.booking_id != booking.id
+            remaining = 0
+            if not compensate:
+                remaining = sessions_remaining(
+                    booking, len(await repos.bookings.sessions_of(booking.id))
+                )
         self.on_change()
-        if compensate:
+        if compensate or session is None:
             # The booking changed under us (cancelled, or taken over after our lease lapsed):
             # the Cal.com booking we just made belongs to nothing, so it goes.
             await self.recovery.cancel_quietly(made.uid, "Superseded")
@@ -240,6 +276,7 @@ class Attempts:
         log.info(
             "booking_scheduled",
             booking_id=str(booking.id),
+            session_id=str(session.id),
             moved=attempt.moving_uid is not None,
         )
-        return booking
+        return ScheduledSession(booking=booking, session=session, sessions_remaining=remaining)

@@ -7,6 +7,7 @@ fencing token: whoever set that exact instant is the one allowed to finish the a
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,14 +15,27 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sessionbook.bookings.models import Booking, BookingStatus
+from sessionbook.bookings.models import (
+    Booking,
+    BookingSession,
+    BookingStatus,
+    CancelledBy,
+    SessionState,
+)
 from sessionbook.bookings.ports import BookingNews
 from sessionbook.bookings.repository import BookingRepository
+from sessionbook.bookings.sessions import all_booked, sessions_remaining
 from sessionbook.bookings.tokens import hash_token, hashes_match, is_well_formed
 from sessionbook.bookings.transitions import record_change
 from sessionbook.core.api_models import format_utc
-from sessionbook.core.errors import BookingNotFound, BookingNotSchedulable, SlotUnavailable
+from sessionbook.core.errors import (
+    BookingNotFound,
+    BookingNotSchedulable,
+    SlotUnavailable,
+    ValidationFailed,
+)
 from sessionbook.scheduling.calcom.calendar import CalBooking
+from sessionbook.scheduling.errors import SessionNotFound
 from sessionbook.scheduling.models import SlotClaim
 from sessionbook.scheduling.repository import ClaimRepository
 
@@ -34,6 +48,7 @@ UNCONFIRMED = "scheduling_unconfirmed"  # Cal.com failed and showed nothing made
 IN_DOUBT = "scheduling_in_doubt"  # Cal.com could not even be asked; claim kept for recovery
 RELEASED = "scheduling_released"  # recovery found nothing at Cal.com; claim released
 CANCELLED = "booking_cancelled"
+SESSION_CANCELLED = "session_cancelled"
 CALENDAR_CANCELLED = "calendar_booking_cancelled"
 
 SLOT_TAKEN_MESSAGE = (
@@ -76,14 +91,36 @@ async def locked_by_token(repos: Repos, token_hash: str, token: str) -> Booking:
     return booking
 
 
+async def resolve_session(
+    repos: Repos, booking: Booking, live: list[BookingSession], session_id: uuid.UUID | None
+) -> BookingSession | None:
+    """The live session a change names, or the only one when it names none.
+
+    SessionNotFound for an id that is not this booking's; ValidationFailed naming `sessionId`
+    when none is named and the booking holds more than one; None when it holds none.
+    """
+    if session_id is None:
+        if len(live) > 1:
+            raise ValidationFailed(
+                "This booking holds several sessions: say which one with sessionId.",
+                fields={"sessionId": "is required when the booking holds more than one session"},
+            )
+        return live[0] if live else None
+    session = await repos.bookings.session_by_id(booking.id, session_id)
+    if session is None:
+        raise SessionNotFound()
+    if session.state != SessionState.BOOKED:
+        raise BookingNotSchedulable("This session was cancelled already.")
+    return session
+
+
 def lease_active(booking: Booking, now: datetime) -> bool:
     return booking.schedule_lease_until is not None and booking.schedule_lease_until > now
 
 
-def check_cutoff(booking: Booking, now: datetime, cutoff: timedelta, verb: str) -> None:
-    """Refuse a change within `cutoff` before the session starts."""
-    start = booking.scheduled_start
-    if start is not None and now > start - cutoff:
+def check_cutoff(start: datetime, now: datetime, cutoff: timedelta, verb: str) -> None:
+    """Refuse a change within `cutoff` before the session starting at `start`."""
+    if now > start - cutoff:
         hours = cutoff / timedelta(hours=1)
         raise BookingNotSchedulable(
             f"A session can be {verb} only up to {hours:g} hours before it starts; "
@@ -91,18 +128,37 @@ def check_cutoff(booking: Booking, now: datetime, cutoff: timedelta, verb: str) 
         )
 
 
-def pending_claims(booking: Booking, claims: list[SlotClaim]) -> list[SlotClaim]:
-    """Claims that are not the held slot of the booking's current Cal.com booking."""
-    if booking.status != BookingStatus.SCHEDULED or booking.scheduled_start is None:
-        return list(claims)
-    return [claim for claim in claims if claim.start_time != booking.scheduled_start]
+def pending_claims(claims: list[SlotClaim]) -> list[SlotClaim]:
+    """Claims of attempts that never finished: no session holds them."""
+    return [claim for claim in claims if claim.session_id is None]
 
 
-def adoptable(booking: Booking) -> bool:
-    """A Cal.com booking made for this booking may become its booking in these states."""
-    if booking.status == BookingStatus.PAID:
-        return booking.cal_uid is None
-    return booking.status == BookingStatus.SCHEDULED
+def status_for(booking: Booking, live_count: int) -> BookingStatus:
+    """`scheduled` once every session the booking may hold is booked, else `paid`."""
+    return BookingStatus.SCHEDULED if all_booked(booking, live_count) else BookingStatus.PAID
+
+
+async def adoptable_as(
+    repos: Repos, booking: Booking, made: CalBooking, session_id: uuid.UUID
+) -> BookingSession | bool | None:
+    """Whether `made` may become session `session_id` of this booking.
+
+    The session itself when `made` moves it; None when `made` is a new session with room for
+    it (a session left, no overlap, within the validity); False when it may not be adopted.
+    """
+    if booking.status not in (BookingStatus.PAID, BookingStatus.SCHEDULED):
+        return False
+    live = await repos.bookings.sessions_of(booking.id)
+    existing = await repos.bookings.session_by_id(booking.id, session_id)
+    if existing is not None:
+        return existing if existing.state == SessionState.BOOKED else False
+    if sessions_remaining(booking, len(live)) == 0:
+        return False
+    if booking.sessions_valid_until is not None and made.start >= booking.sessions_valid_until:
+        return False
+    if any(s.start_time < made.end and made.start < s.end_time for s in live):
+        return False
+    return None
 
 
 async def take_slot(
@@ -143,56 +199,127 @@ async def adopt(
     booking: Booking,
     made: CalBooking,
     *,
+    session_id: uuid.UUID,
+    moving: BookingSession | None,
     news: BookingNews,
     now: datetime,
     source: str,
     data: dict[str, Any] | None = None,
-) -> None:
-    """Make `made` the booking's Cal.com booking: scheduled (or moved), claim kept, lease ended."""
+) -> BookingSession:
+    """Record `made` as the session `session_id` (new, or `moving` moved); lease ended.
+
+    The caller checked `adoptable_as`. The slot claim at the new time now names the session;
+    the moved session's old claim and any claim of the attempt at another time go.
+    """
     claims = list(await repos.claims.of_booking(booking.id))
-    keep = [c for c in claims if c.start_time == made.start]
-    await repos.claims.remove(c for c in claims if c not in keep)
-    if not keep:
-        # Only after a recovery: Cal.com holds the time for us, so no other booking of ours can
-        # rightly hold the claim; if one does it is in flight and Cal.com will refuse it.
-        await repos.claims.add_if_free(
-            SlotClaim(
-                booking_id=booking.id,
-                event_type_id=made.event_type_id,
-                start_time=made.start,
-                end_time=made.end,
-                claimed_at=now,
-            )
-        )
-    moved = booking.status == BookingStatus.SCHEDULED
+    keep = [c for c in claims if c.start_time == made.start and c.session_id in (None, session_id)]
+    await repos.claims.remove(
+        c for c in claims if c not in keep and (c.session_id is None or c.session_id == session_id)
+    )
     details: dict[str, Any] = {
+        "sessionId": str(session_id),
         "calBookingId": made.id,
         "calUid": made.uid,
         "start": format_utc(made.start),
         "end": format_utc(made.end),
         **(data or {}),
     }
-    if moved and booking.scheduled_start is not None:
-        details["fromStart"] = format_utc(booking.scheduled_start)
-        details["fromCalUid"] = booking.cal_uid
-    booking.cal_booking_id = made.id
-    booking.cal_uid = made.uid
-    booking.cal_event_type_id = made.event_type_id
-    booking.scheduled_start = made.start
-    booking.scheduled_end = made.end
-    booking.meeting_url = made.meeting_url
+    if moving is not None:
+        details["fromStart"] = format_utc(moving.start_time)
+        details["fromCalUid"] = moving.cal_uid
+        session = moving
+    else:
+        session = BookingSession(
+            id=session_id,
+            booking_id=booking.id,
+            state=SessionState.BOOKED.value,
+            created_at=now,
+        )
+    session.start_time = made.start
+    session.end_time = made.end
+    session.cal_event_type_id = made.event_type_id
+    session.cal_booking_id = made.id
+    session.cal_uid = made.uid
+    session.meeting_url = made.meeting_url
+    session.updated_at = now
+    if moving is None:
+        await repos.bookings.add_session(session)
+    else:
+        await repos.bookings.session.flush()
+    for claim in keep:
+        claim.session_id = session.id
+    if not keep:
+        # Only after a recovery: Cal.com holds the time for us, so no other booking of ours can
+        # rightly hold the claim; if one does it is in flight and Cal.com will refuse it.
+        await repos.claims.add_if_free(
+            SlotClaim(
+                booking_id=booking.id,
+                session_id=session.id,
+                event_type_id=made.event_type_id,
+                start_time=made.start,
+                end_time=made.end,
+                claimed_at=now,
+            )
+        )
     booking.schedule_lease_until = None
+    live = await repos.bookings.sessions_of(booking.id)
     await record_change(
         repos.bookings,
         booking,
-        event_type=RESCHEDULED if moved else SCHEDULED,
+        event_type=RESCHEDULED if moving is not None else SCHEDULED,
         source=source,
         now=now,
-        status=BookingStatus.SCHEDULED,
-        data=details,
+        status=status_for(booking, len(live)),
+        data={**details, "sessionsRemaining": sessions_remaining(booking, len(live))},
     )
-    # In the same transaction: the confirmation exists if and only if the booking is scheduled.
-    await news.booking_confirmed(repos.bookings.session, booking)
+    # In the same transaction: the confirmation exists if and only if the session is booked.
+    await news.booking_confirmed(repos.bookings.session, booking, booking_session=session)
+    return session
+
+
+async def cancel_session(
+    repos: Repos,
+    booking: Booking,
+    session: BookingSession,
+    *,
+    now: datetime,
+    source: str,
+    cancelled_by: CancelledBy,
+    event_type: str,
+    data: dict[str, Any] | None = None,
+    status_follows: bool = True,
+) -> None:
+    """Mark one session cancelled, free its slot and give its credit back (no refund).
+
+    With `status_follows` a booking with every session booked returns to `paid`; a whole
+    booking being cancelled keeps its status until its own cancellation row.
+    """
+    session.state = SessionState.CANCELLED.value
+    session.cancelled_at = now
+    session.cancelled_by = cancelled_by.value
+    session.updated_at = now
+    claims = list(await repos.claims.of_booking(booking.id))
+    await repos.claims.remove(c for c in claims if c.session_id == session.id)
+    await repos.bookings.session.flush()
+    live = await repos.bookings.sessions_of(booking.id)
+    status: BookingStatus | None = None
+    if status_follows and booking.status in (BookingStatus.PAID, BookingStatus.SCHEDULED):
+        status = status_for(booking, len(live))
+    await record_change(
+        repos.bookings,
+        booking,
+        event_type=event_type,
+        source=source,
+        now=now,
+        status=status,
+        data={
+            "sessionId": str(session.id),
+            "calUid": session.cal_uid,
+            "start": format_utc(session.start_time),
+            "sessionsRemaining": sessions_remaining(booking, len(live)),
+            **(data or {}),
+        },
+    )
 
 
 async def release(
@@ -214,7 +341,7 @@ async def release(
         booking.schedule_lease_until = now
     else:
         claims = list(await repos.claims.of_booking(booking.id))
-        await repos.claims.remove(pending_claims(booking, claims))
+        await repos.claims.remove(pending_claims(claims))
         booking.schedule_lease_until = None
     await record_change(
         repos.bookings, booking, event_type=event_type, source=source, now=now, data=data

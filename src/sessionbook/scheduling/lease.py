@@ -119,7 +119,7 @@ class LeaseKeeper:
                     return answer
                 if lease_active(booking, now):
                     raise BookingNotSchedulable(BEING_SCHEDULED)
-                if pending_claims(booking, list(await repos.claims.of_booking(booking.id))):
+                if pending_claims(list(await repos.claims.of_booking(booking.id))):
                     return NeedsRecovery(booking.id)
                 return await take(repos, booking, now, now + self.duration)
         raise BookingExpired()

@@ -2,7 +2,8 @@
 
 An attempt that dies after taking its lease and claim (a crash, a lost answer we could not check)
 leaves a lapsed lease and a claim behind. Whether Cal.com made the booking is then asked by the
-booking id we put in its metadata: found, it is adopted; not found, the claim is released. The
+booking id we put in its metadata: found, it is adopted as the session whose id its metadata
+carries; not found, the claim is released. The
 same lease that guards a customer's request guards the recovery, so the two never act at once.
 """
 
@@ -14,7 +15,7 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from sessionbook.bookings.models import BookingStatus
+from sessionbook.bookings.models import BookingSession, BookingStatus, CancelledBy
 from sessionbook.bookings.ports import BookingNews
 from sessionbook.bookings.transitions import record_change
 from sessionbook.core.api_models import format_utc
@@ -26,7 +27,8 @@ from sessionbook.scheduling.changes import (
     RELEASED,
     Repos,
     adopt,
-    adoptable,
+    adoptable_as,
+    cancel_session,
     lease_active,
     pending_claims,
     release,
@@ -35,6 +37,7 @@ from sessionbook.scheduling.changes import (
 log = structlog.get_logger(__name__)
 
 METADATA_KEY = "booking_id"
+SESSION_METADATA_KEY = "session_id"
 ClaimedTime = tuple[int, datetime, datetime]
 
 
@@ -75,7 +78,7 @@ class Recovery:
             booking = await repos.bookings.by_id(booking_id, for_update=True)
             if booking is None or lease_active(booking, now):
                 return "busy"
-            pending = pending_claims(booking, list(await repos.claims.of_booking(booking.id)))
+            pending = pending_claims(list(await repos.claims.of_booking(booking.id)))
             if not pending:
                 if booking.schedule_lease_until is None:
                     return "idle"
@@ -93,12 +96,15 @@ class Recovery:
                 return "released"
             booking.schedule_lease_until = lease
             email = booking.customer_email
-            current_uid = booking.cal_uid
+            known_uids = {
+                known.cal_uid
+                for known in await repos.bookings.sessions_of(booking.id, live_only=False)
+            }
             claimed: list[ClaimedTime] = [
                 (claim.event_type_id, claim.start_time, claim.end_time) for claim in pending
             ]
         try:
-            found = await self.made_for(booking_id, email, claimed, ignoring_uid=current_uid)
+            found = await self.made_for(booking_id, email, claimed, ignoring_uids=known_uids)
         except CalendarError:
             await self._lapse(booking_id, lease)
             raise
@@ -109,11 +115,17 @@ class Recovery:
             if booking is None or booking.schedule_lease_until != lease:
                 return "busy"
             now = self.clock()
-            if found and adoptable(booking):
+            fit: BookingSession | bool | None = False
+            if found:
+                session_id = self.session_id_of(found[0]) or uuid.uuid4()
+                fit = await adoptable_as(repos, booking, found[0], session_id)
+            if fit is not False:
                 await adopt(
                     repos,
                     booking,
                     found[0],
+                    session_id=session_id,
+                    moving=fit if isinstance(fit, BookingSession) else None,
                     news=self.news,
                     now=now,
                     source=source,
@@ -153,9 +165,12 @@ class Recovery:
         email: str,
         claimed: list[ClaimedTime],
         *,
-        ignoring_uid: str | None,
+        ignoring_uids: set[str],
     ) -> list[CalBooking]:
-        """Active Cal.com bookings carrying our booking id at one of these times, oldest first."""
+        """Active Cal.com bookings carrying our booking id at one of these times, oldest first.
+
+        `ignoring_uids`: Cal.com bookings already known as sessions (or being moved away).
+        """
         found: dict[str, CalBooking] = {}
         for event_type_id, start, end in claimed:
             for made in await self.calendar.find_bookings_by_metadata(
@@ -165,9 +180,23 @@ class Recovery:
                 metadata={METADATA_KEY: str(booking_id)},
                 event_type_id=event_type_id,
             ):
-                if made.is_active and made.uid != ignoring_uid:
+                if made.is_active and made.uid not in ignoring_uids:
                     found[made.uid] = made
         return sorted(found.values(), key=lambda made: made.id)
+
+    @staticmethod
+    def session_id_of(made: CalBooking) -> uuid.UUID | None:
+        """The session id our metadata gave this Cal.com booking (None if absent or mangled)."""
+        try:
+            return uuid.UUID(made.metadata[SESSION_METADATA_KEY])
+        except (KeyError, ValueError):
+            return None
+
+    async def is_unknown(self, booking_id: uuid.UUID, made: CalBooking) -> bool:
+        """True when no session of ours is this Cal.com booking yet."""
+        async with self.database.transaction(SERVICE) as session:
+            known = await Repos.of(session).bookings.session_by_cal_uid(made.uid)
+        return known is None
 
     async def cancel_quietly(self, uid: str, reason: str) -> bool:
         """Cancel at Cal.com; on failure log loudly (an operator must look) and go on."""
@@ -201,24 +230,21 @@ class Recovery:
         return settled
 
     async def cancel_for_cancelled(self, *, batch_size: int = 100) -> int:
-        """Sweep duty: cancel at Cal.com, once, the booking of each booking cancelled meanwhile.
+        """Sweep duty: cancel at Cal.com, once, each upcoming session of a cancelled booking.
 
         A refund (webhook or operator) cancels a booking without touching Cal.com; the coach's
-        calendar would still show the session. The audit marker makes this happen once.
+        calendar would still show its sessions. Marking each session cancelled (with an audit
+        row) makes this happen once.
         """
         now = self.clock()
         async with self.database.transaction(SERVICE) as session:
-            ids = await Repos.of(session).claims.ids_cancelled_with_calendar_booking(
-                now, marker=CALENDAR_CANCELLED, limit=batch_size
+            found = await Repos.of(session).claims.sessions_of_cancelled_bookings(
+                now, limit=batch_size
             )
+            targets = [(s.booking_id, s.id, s.cal_uid) for s in found]
         done = 0
         failures = 0
-        for booking_id in ids:
-            async with self.database.transaction(SERVICE) as session:
-                booking = await Repos.of(session).bookings.by_id(booking_id)
-                uid = booking.cal_uid if booking is not None else None
-            if uid is None:
-                continue
+        for booking_id, session_id, uid in targets:
             # Safe to repeat if two sweepers race: cancelling a cancelled booking succeeds.
             if not await self.cancel_quietly(uid, "Booking cancelled"):
                 failures += 1
@@ -226,18 +252,19 @@ class Recovery:
             async with self.database.transaction(SERVICE) as session:
                 repos = Repos.of(session)
                 booking = await repos.bookings.by_id(booking_id, for_update=True)
+                held = await repos.bookings.session_by_id(booking_id, session_id)
                 if booking is None or booking.status != BookingStatus.CANCELLED:
                     continue
-                if await repos.claims.has_event(booking.id, CALENDAR_CANCELLED):
+                if held is None or held.state != "booked":
                     continue
-                await repos.claims.remove(await repos.claims.of_booking(booking.id))
-                await record_change(
-                    repos.bookings,
+                await cancel_session(
+                    repos,
                     booking,
-                    event_type=CALENDAR_CANCELLED,
-                    source="sweep",
+                    held,
                     now=self.clock(),
-                    data={"calUid": uid},
+                    source="sweep",
+                    cancelled_by=CancelledBy.OPERATOR,
+                    event_type=CALENDAR_CANCELLED,
                 )
                 done += 1
         self.on_change()

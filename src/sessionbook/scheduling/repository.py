@@ -10,7 +10,13 @@ from sqlalchemy import delete, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sessionbook.bookings.models import Booking, BookingEvent, BookingStatus
+from sessionbook.bookings.models import (
+    Booking,
+    BookingEvent,
+    BookingSession,
+    BookingStatus,
+    SessionState,
+)
 from sessionbook.scheduling.models import SlotClaim
 
 
@@ -84,27 +90,19 @@ class ClaimRepository:
         )
         return (await self.session.execute(statement)).scalars().all()
 
-    async def ids_cancelled_with_calendar_booking(
-        self, now: datetime, *, marker: str, limit: int
-    ) -> Sequence[uuid.UUID]:
-        """Cancelled bookings still pointing at a future Cal.com booking we have not cancelled.
-
-        `marker` is the audit event written once the Cal.com booking is cancelled, which is what
-        makes the duty run once per booking.
-        """
-        already_done = exists().where(
-            BookingEvent.booking_id == Booking.id, BookingEvent.event_type == marker
-        )
+    async def sessions_of_cancelled_bookings(
+        self, now: datetime, *, limit: int
+    ) -> Sequence[BookingSession]:
+        """Booked sessions not yet ended whose booking was cancelled (by a refund, say)."""
         statement = (
-            select(Booking.id)
+            select(BookingSession)
+            .join(Booking, Booking.id == BookingSession.booking_id)
             .where(
                 Booking.status == BookingStatus.CANCELLED,
-                Booking.cal_uid.is_not(None),
-                Booking.scheduled_end > now,
-                ~already_done,
+                BookingSession.state == SessionState.BOOKED,
+                BookingSession.end_time > now,
             )
-            .order_by(Booking.cancelled_at)
+            .order_by(BookingSession.start_time)
             .limit(limit)
-            .with_for_update(skip_locked=True)
         )
         return (await self.session.execute(statement)).scalars().all()

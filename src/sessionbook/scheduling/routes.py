@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from sessionbook.bookings.models import Booking
 from sessionbook.http.deps import BadTokenGuardDep, TokenDep, rate_limited, service
+from sessionbook.scheduling.attempts import ScheduledSession
 from sessionbook.scheduling.schemas import (
     CancelRequest,
     CancelResponse,
@@ -58,7 +58,7 @@ async def slots_answer(
 async def booking_schedule(
     body: ScheduleRequest, scheduling: SchedulingDep, guard: BadTokenGuardDep
 ) -> ScheduleResponse:
-    booking = await guard.run(
+    scheduled = await guard.run(
         lambda: scheduling.schedule(
             body.booking_token,
             start=body.start_time,
@@ -67,42 +67,60 @@ async def booking_schedule(
             notes=body.additional_notes,
         ),
     )
-    return _scheduled(booking)
+    return _scheduled(scheduled)
 
 
 @router.post("/booking-reschedule", dependencies=[Depends(rate_limited("manage"))])
 async def booking_reschedule(
     body: RescheduleRequest, scheduling: SchedulingDep, guard: BadTokenGuardDep
 ) -> ScheduleResponse:
-    booking = await guard.run(
+    scheduled = await guard.run(
         lambda: scheduling.reschedule(
-            body.booking_token, start=body.start_time, end=body.end_time, time_zone=body.timezone
+            body.booking_token,
+            start=body.start_time,
+            end=body.end_time,
+            time_zone=body.timezone,
+            session_id=body.session_id,
         ),
     )
-    return _scheduled(booking)
+    return _scheduled(scheduled)
 
 
-@router.post("/booking-cancel", dependencies=[Depends(rate_limited("manage"))])
+@router.post(
+    "/booking-cancel",
+    dependencies=[Depends(rate_limited("manage"))],
+    # The session fields only when one session was cancelled: the whole-booking answer is
+    # exactly what it always was.
+    response_model_exclude_none=True,
+)
 async def booking_cancel(
     body: CancelRequest, scheduling: SchedulingDep, guard: BadTokenGuardDep
 ) -> CancelResponse:
-    cancelled = await guard.run(lambda: scheduling.cancel(body.booking_token, body.reason))
+    cancelled = await guard.run(
+        lambda: scheduling.cancel(body.booking_token, body.reason, body.session_id)
+    )
+    if cancelled.session is None:
+        return CancelResponse(
+            payment_status=cancelled.booking.payment_status,
+            refund_cents=cancelled.refund_cents,
+        )
     return CancelResponse(
+        status=cancelled.booking.status,
         payment_status=cancelled.booking.payment_status,
-        refund_cents=cancelled.refund_cents,
+        refund_cents=0,
+        session_id=cancelled.session.id,
+        sessions_remaining=cancelled.sessions_remaining,
     )
 
 
-def _scheduled(booking: Booking) -> ScheduleResponse:
-    # Only a scheduled booking reaches here, so every Cal.com field is set.
-    assert booking.cal_booking_id is not None
-    assert booking.cal_uid is not None
-    assert booking.scheduled_start is not None
-    assert booking.scheduled_end is not None
+def _scheduled(scheduled: ScheduledSession) -> ScheduleResponse:
+    session = scheduled.session
     return ScheduleResponse(
-        cal_booking_id=booking.cal_booking_id,
-        cal_uid=booking.cal_uid,
-        meeting_url=booking.meeting_url,
-        scheduled_start=booking.scheduled_start,
-        scheduled_end=booking.scheduled_end,
+        cal_booking_id=session.cal_booking_id,
+        cal_uid=session.cal_uid,
+        meeting_url=session.meeting_url,
+        scheduled_start=session.start_time,
+        scheduled_end=session.end_time,
+        session_id=session.id,
+        sessions_remaining=scheduled.sessions_remaining,
     )

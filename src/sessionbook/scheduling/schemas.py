@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -91,12 +92,15 @@ class ScheduleRequest(_TimesRequest):
 
 
 class RescheduleRequest(_TimesRequest):
-    pass
+    # Which session to move; may be left out while the booking holds one.
+    session_id: uuid.UUID | None = None
 
 
 class CancelRequest(RequestModel):
     booking_token: Token
     reason: Text = None
+    # One session to cancel (its credit comes back); without it, the whole booking.
+    session_id: uuid.UUID | None = None
 
 
 class ScheduleResponse(ResponseModel):
@@ -106,13 +110,19 @@ class ScheduleResponse(ResponseModel):
     meeting_url: str | None
     scheduled_start: UtcDatetime
     scheduled_end: UtcDatetime
+    session_id: uuid.UUID
+    sessions_remaining: int
 
 
 class CancelResponse(ResponseModel):
+    """The whole booking cancelled (`status` cancelled), or one session (with its id)."""
+
     success: Literal[True] = True
-    status: Literal["cancelled"] = "cancelled"
+    status: Literal["paid", "scheduled", "cancelled"] = "cancelled"
     payment_status: Literal["pending", "paid", "failed", "refunded"]
     refund_cents: int
+    session_id: uuid.UUID | None = None
+    sessions_remaining: int | None = None
 
 
 class SlotOut(ResponseModel):

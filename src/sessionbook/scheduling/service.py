@@ -14,9 +14,10 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from sessionbook.bookings.models import Booking, BookingStatus
+from sessionbook.bookings.models import Booking, BookingSession, BookingStatus
 from sessionbook.bookings.ports import BookingNews
 from sessionbook.bookings.service import BookingService
+from sessionbook.bookings.sessions import overlaps, sessions_remaining
 from sessionbook.core.api_models import format_utc
 from sessionbook.core.db import SERVICE, Actor, Database, utcnow
 from sessionbook.core.errors import (
@@ -27,7 +28,7 @@ from sessionbook.core.errors import (
     SlotUnavailable,
     ValidationFailed,
 )
-from sessionbook.scheduling.attempts import Attempt, Attempts, Attendee
+from sessionbook.scheduling.attempts import Attempt, Attempts, Attendee, ScheduledSession
 from sessionbook.scheduling.calcom.calendar import Calendar, Slot
 from sessionbook.scheduling.calcom.errors import CalendarError
 from sessionbook.scheduling.cancellation import Cancellations, Cancelled, Refunder
@@ -36,6 +37,7 @@ from sessionbook.scheduling.changes import (
     Repos,
     check_cutoff,
     locked_by_token,
+    resolve_session,
     take_slot,
     token_hash_of,
 )
@@ -109,9 +111,11 @@ class SchedulingService:
             on_change=self.slot_cache.clear,
         )
 
-    async def cancel(self, token: str, reason: str | None) -> Cancelled:
-        """Cancel the booking (and its Cal.com booking), refunding a paid one in full."""
-        return await self.cancellations.cancel(token, token_hash_of(token), reason)
+    async def cancel(
+        self, token: str, reason: str | None, session_id: uuid.UUID | None = None
+    ) -> Cancelled:
+        """Cancel one session (its credit back), or the whole booking with a full refund."""
+        return await self.cancellations.cancel(token, token_hash_of(token), reason, session_id)
 
     async def cancel_as_operator(self, booking_id: uuid.UUID, reason: str) -> Cancelled:
         """The admin's cancel of any booking by id: the customer's steps, without the cutoff."""
@@ -121,7 +125,8 @@ class SchedulingService:
 
     async def list_slots(self, token: str, query: SlotsQuery) -> list[Slot]:
         """Free times of the booking's package on the customer's days; pending may browse too."""
-        booking = await self.bookings.find_by_token(token)
+        view = await self.bookings.status_of(token)
+        booking = view.booking
         if booking.status == BookingStatus.EXPIRED:
             raise BookingExpired()
         if booking.status == BookingStatus.CANCELLED:
@@ -146,7 +151,14 @@ class SchedulingService:
                 end=window_end,
                 booking_id=booking.id,
             )
-        return [slot for slot in without_overlaps(offered, held) if slot.start > now]
+        # The booking's own sessions are times it cannot take twice.
+        held = [*held, *((s.start_time, s.end_time) for s in view.sessions)]
+        until = booking.sessions_valid_until
+        return [
+            slot
+            for slot in without_overlaps(offered, held)
+            if slot.start > now and (until is None or slot.start < until)
+        ]
 
     async def slots_of(
         self, event_type_id: int, start: datetime, end: datetime, time_zone: str, minutes: int
@@ -174,15 +186,24 @@ class SchedulingService:
         end: datetime,
         time_zone: str | None,
         notes: str | None,
-    ) -> Booking:
-        """Book the paid booking's session at `start`; returns the booking, now scheduled."""
-        return await self._book(token, start, end, time_zone, notes, moving=False)
+    ) -> ScheduledSession:
+        """Book one more session of the paid booking at `start`."""
+        return await self._book(token, start, end, time_zone, notes, moving=None)
 
     async def reschedule(
-        self, token: str, *, start: datetime, end: datetime, time_zone: str | None
-    ) -> Booking:
-        """Move the scheduled session to `start`, up to the cancellation cutoff before it."""
-        return await self._book(token, start, end, time_zone, None, moving=True)
+        self,
+        token: str,
+        *,
+        start: datetime,
+        end: datetime,
+        time_zone: str | None,
+        session_id: uuid.UUID | None = None,
+    ) -> ScheduledSession:
+        """Move a session to `start`, up to the cancellation cutoff before it.
+
+        `session_id` may be left out while the booking holds one session.
+        """
+        return await self._book(token, start, end, time_zone, None, moving=(session_id,))
 
     async def _book(
         self,
@@ -192,27 +213,44 @@ class SchedulingService:
         time_zone: str | None,
         notes: str | None,
         *,
-        moving: bool,
-    ) -> Booking:
+        moving: tuple[uuid.UUID | None] | None,
+    ) -> ScheduledSession:
         token_hash = token_hash_of(token)
         actor = Actor.customer(token_hash)
+        # The session a reschedule moves, found by `check` under the row lock.
+        moved: list[BookingSession] = []
 
         async def check(repos: Repos, booking: Booking, now: datetime) -> Booking | None:
-            self._check_state(booking, now, moving=moving)
+            live = await repos.bookings.sessions_of(booking.id)
+            if moving is None:
+                self._check_new_session(booking, live)
+            else:
+                moved.append(await self._session_to_move(repos, booking, live, moving[0], now))
             minutes = booking.duration_minutes
             if end - start != timedelta(minutes=minutes):
                 raise ValidationFailed(
                     f"This package's session lasts {minutes} minutes.",
                     fields={"endTime": f"must be {minutes} minutes after startTime"},
                 )
-            if moving and start == booking.scheduled_start:
+            if moved and start == moved[0].start_time:
                 return booking  # already there: nothing to move
             if start <= now:
                 raise SlotUnavailable("That time has passed. Please pick a later time.")
+            if booking.sessions_valid_until is not None and start >= booking.sessions_valid_until:
+                raise SlotUnavailable(
+                    "This package's sessions must start before "
+                    f"{format_utc(booking.sessions_valid_until)}. Please pick an earlier time."
+                )
+            others = [s for s in live if not moved or s.id != moved[0].id]
+            if any(overlaps(other, start, end) for other in others):
+                raise SlotUnavailable(
+                    "That time overlaps another session of this booking. Please pick another."
+                )
             return None
 
         async def take(repos: Repos, booking: Booking, now: datetime, lease: datetime) -> Attempt:
             event_type_id = booking.cal_event_type_id
+            session_id = moved[0].id if moved else uuid.uuid4()
             await take_slot(
                 repos,
                 booking,
@@ -221,12 +259,17 @@ class SchedulingService:
                 end=end,
                 lease=lease,
                 now=now,
-                data={"start": format_utc(start), "reschedule": moving},
+                data={
+                    "start": format_utc(start),
+                    "reschedule": moving is not None,
+                    "sessionId": str(session_id),
+                },
             )
             if time_zone:
                 booking.customer_timezone = time_zone
             return Attempt(
                 booking_id=booking.id,
+                session_id=session_id,
                 actor=actor,
                 lease=lease,
                 event_type_id=event_type_id,
@@ -234,8 +277,8 @@ class SchedulingService:
                 end=end,
                 duration_minutes=booking.duration_minutes,
                 attendee=_attendee(booking, time_zone, notes),
-                moving_uid=booking.cal_uid if moving else None,
-                look_first=not moving and await repos.claims.has_event(booking.id, UNCONFIRMED),
+                moving_uid=moved[0].cal_uid if moved else None,
+                look_first=moving is None and await repos.claims.has_event(booking.id, UNCONFIRMED),
             )
 
         began = await self.lease_keeper.begin(
@@ -246,24 +289,45 @@ class SchedulingService:
             take=take,
         )
         if isinstance(began, Booking):
-            return began
+            view = await self.bookings.status_of(token)
+            return ScheduledSession(
+                booking=view.booking, session=moved[0], sessions_remaining=view.sessions_remaining
+            )
         return await self.attempts.carry_out(began)
 
-    def _check_state(self, booking: Booking, now: datetime, *, moving: bool) -> None:
+    def _check_new_session(self, booking: Booking, live: list[BookingSession]) -> None:
         if booking.status == BookingStatus.CANCELLED:
             raise BookingNotSchedulable("This booking was cancelled, so it cannot be scheduled.")
         if booking.status == BookingStatus.PENDING:
             raise PaymentRequired()
-        if not moving and booking.status == BookingStatus.SCHEDULED:
+        if sessions_remaining(booking, len(live)) == 0:
+            if booking.sessions_total == 1 and live:
+                raise BookingNotSchedulable(
+                    "This booking is already scheduled. Use booking-reschedule to move it."
+                )
             raise BookingNotSchedulable(
-                "This booking is already scheduled. Use booking-reschedule to move it."
+                "This booking has no session left to book. Use booking-reschedule to move one."
             )
-        if moving and booking.status != BookingStatus.SCHEDULED:
+
+    async def _session_to_move(
+        self,
+        repos: Repos,
+        booking: Booking,
+        live: list[BookingSession],
+        session_id: uuid.UUID | None,
+        now: datetime,
+    ) -> BookingSession:
+        if booking.status == BookingStatus.CANCELLED:
+            raise BookingNotSchedulable("This booking was cancelled, so it cannot be scheduled.")
+        if booking.status == BookingStatus.PENDING:
+            raise PaymentRequired()
+        session = await resolve_session(repos, booking, live, session_id)
+        if session is None:
             raise BookingNotSchedulable(
                 "This booking is not scheduled yet. Use booking-schedule to pick a time."
             )
-        if moving:
-            check_cutoff(booking, now, self.cancellation_cutoff, "moved")
+        check_cutoff(session.start_time, now, self.cancellation_cutoff, "moved")
+        return session
 
 
 def _attendee(booking: Booking, time_zone: str | None, notes: str | None) -> Attendee:

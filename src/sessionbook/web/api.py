@@ -8,12 +8,11 @@ never holds it. Every POST must pass the CSRF check of `web.session`.
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from sessionbook.bookings.models import Booking, BookingSession
 from sessionbook.bookings.routes import BookingsDep
 from sessionbook.bookings.service import BookingStatusView
 from sessionbook.bookings.sessions import next_session
@@ -21,7 +20,9 @@ from sessionbook.core.api_models import RequestModel, ResponseModel, UtcDatetime
 from sessionbook.core.db import utcnow
 from sessionbook.core.errors import BookingNotFound, BookingNotSchedulable
 from sessionbook.http.deps import BadTokenGuardDep, SettingsDep, rate_limited
-from sessionbook.notifications.ics import session_event
+from sessionbook.notifications.ics import EventFields, sessions_calendar
+from sessionbook.notifications.messages import session_uid
+from sessionbook.scheduling.attempts import ScheduledSession
 from sessionbook.scheduling.routes import SchedulingDep, slots_answer
 from sessionbook.scheduling.schemas import (
     CancelResponse,
@@ -31,9 +32,6 @@ from sessionbook.scheduling.schemas import (
 )
 from sessionbook.web.session import CSRF_HEADER, booking_token, check_same_origin
 from sessionbook.web.views import view_name
-
-if TYPE_CHECKING:
-    from sessionbook.scheduling.service import ScheduledSession
 
 router = APIRouter(prefix="/book", include_in_schema=False)
 
@@ -120,13 +118,6 @@ class Scheduled(ResponseModel):
     sessions_remaining: int
 
 
-class PageCancelled(CancelResponse):
-    """The contract's cancel answer; after one session of several, how many are left to book."""
-
-    session_id: uuid.UUID | None = None
-    sessions_remaining: int
-
-
 @router.get("/api/slots", dependencies=[Depends(rate_limited("slots"))])
 async def page_slots(
     token: CookieTokenDep,
@@ -179,14 +170,20 @@ async def page_reschedule(
 )
 async def page_cancel(
     body: CancelBody, token: CookieTokenDep, scheduling: SchedulingDep, guard: BadTokenGuardDep
-) -> PageCancelled:
+) -> CancelResponse:
     cancelled = await guard.run(
         lambda: scheduling.cancel(token, body.reason, session_id=body.session_id)
     )
-    return PageCancelled(
+    if cancelled.session is None:
+        return CancelResponse(
+            payment_status=cancelled.booking.payment_status,
+            refund_cents=cancelled.refund_cents,
+        )
+    return CancelResponse(
+        status=cancelled.booking.status,
         payment_status=cancelled.booking.payment_status,
-        refund_cents=cancelled.refund_cents,
-        session_id=cancelled.session.id if cancelled.session is not None else None,
+        refund_cents=0,
+        session_id=cancelled.session.id,
         sessions_remaining=cancelled.sessions_remaining,
     )
 
@@ -207,43 +204,28 @@ async def calendar_file(found: CookieBookingDep) -> Response:
     booking = found.booking
     if not found.sessions:
         raise BookingNotSchedulable("This booking has no scheduled session to add to a calendar.")
-    now = utcnow()
-    events = [
-        session_event(
-            uid=calendar_uid(booking, session),
-            # Each (re)scheduling stamps updated_at, so a newer file has a higher sequence.
-            sequence=int(session.updated_at.timestamp()),
-            start=session.start_time,
-            end=session.end_time,
-            summary=booking.package_title,
-            description=_description(session.meeting_url, str(booking.id)),
-            location=session.meeting_url,
-            now=now,
-        )
-        for session in found.sessions
-    ]
+    body = sessions_calendar(
+        [
+            EventFields(
+                uid=session_uid(session),
+                # Each move stamps updated_at, so a newer file always has a higher sequence.
+                sequence=int(session.updated_at.timestamp()),
+                start=session.start_time,
+                end=session.end_time,
+                summary=booking.package_title,
+                description=_description(session.meeting_url, str(booking.id)),
+                location=session.meeting_url,
+            )
+            for session in found.sessions
+        ],
+        now=utcnow(),
+    )
     name = "session.ics" if booking.sessions_total == 1 else "sessions.ics"
     return Response(
-        one_calendar(events),
+        body,
         media_type="text/calendar; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
-
-
-def calendar_uid(booking: Booking, session: BookingSession) -> str:
-    """A session's stable calendar UID; a 1-session booking keeps the booking's own."""
-    return f"{booking.id if booking.sessions_total == 1 else session.id}@sessionbook"
-
-
-_EVENT_START = b"BEGIN:VEVENT\r\n"
-_CALENDAR_END = b"END:VCALENDAR\r\n"
-
-
-def one_calendar(files: list[bytes]) -> bytes:
-    """Several one-event calendars as one: the first one's header, then every VEVENT."""
-    head = files[0][: files[0].index(_EVENT_START)]
-    events = [file[file.index(_EVENT_START) : file.rindex(_CALENDAR_END)] for file in files]
-    return head + b"".join(events) + _CALENDAR_END
 
 
 def _description(meeting_url: str | None, reference: str) -> str:
