@@ -110,9 +110,13 @@ def test_declined_payment_then_paying_again_moves_on_by_itself(
 
     # Paid in another tab: this page notices on its own, without a click or a reload.
     pay_behind_the_page(control, payment_url)
-    expect(page.get_by_role("heading", name="Choose a time")).to_be_visible(timeout=15_000)
+    # A monthly package has four sessions: the page offers the first of them.
+    expect(page.get_by_role("heading", name="Book your sessions")).to_be_visible(timeout=15_000)
     confirm_slot(page, wait_for_slots(page).first)
-    expect_booked(page)
+    expect(page.get_by_test_id("sessions-summary")).to_contain_text("1 of 4 sessions booked")
+    expect(page.get_by_test_id("session-meeting-link")).to_have_attribute(
+        "href", re.compile(r"/sandbox/cal/video/")
+    )
 
 
 def test_phone_sized_paid_booking(browser: Browser, site: RunningServer) -> None:
@@ -125,14 +129,16 @@ def test_phone_sized_paid_booking(browser: Browser, site: RunningServer) -> None
         page.get_by_role("button", name="Continue to payment").click()
         expect(page).to_have_url(PAY_PAGE)
         page.get_by_role("button", name=re.compile(r"^Pay ")).click()
-        expect(page.get_by_role("heading", name="Choose a time")).to_be_visible(timeout=15_000)
+        # A quarterly package has twelve sessions, booked one at a time.
+        expect(page.get_by_role("heading", name="Book your sessions")).to_be_visible(timeout=15_000)
         expect(page.get_by_test_id("timezone")).to_have_value("America/New_York")
         slots = wait_for_slots(page)
         assert_fits_width(page)
         shot(page, "phone-slots")
         confirm_slot(page, slots.first)
-        expect_booked(page)
-        expect(page.get_by_test_id("confirmed-time")).to_contain_text(re.compile(r"[AP]M"))
+        expect(page.get_by_test_id("sessions-summary")).to_contain_text("1 of 12 sessions booked")
+        session = page.get_by_test_id("session")
+        expect(session.locator("[data-local-time]")).to_contain_text(re.compile(r"[AP]M"))
         assert_fits_width(page)
         shot(page, "phone-confirmed")
     finally:

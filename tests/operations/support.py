@@ -6,7 +6,9 @@ import asyncio
 import base64
 import json
 import re
+import secrets
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -14,6 +16,9 @@ from zoneinfo import ZoneInfo
 
 import httpx
 from argon2 import PasswordHasher
+
+from sessionbook.bookings.models import Booking, BookingSession, SessionState
+from sessionbook.core.db import SERVICE, Database
 
 T = TypeVar("T")
 
@@ -108,3 +113,31 @@ def with_changed_payload(cookie: str, **changes: Any) -> str:
     payload.update(changes)
     encoded = base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode())
     return f"{encoded.rstrip(b'=').decode()}.{timestamp}.{signature}"
+
+
+async def add_session(
+    database: Database,
+    booking_id: str | uuid.UUID,
+    start: datetime,
+    *,
+    minutes: int = 60,
+    state: str = SessionState.BOOKED,
+    meeting_url: str | None = "https://meet.example/room",
+) -> uuid.UUID:
+    """A session row behind the API's back, as if booked in Cal.com; its id."""
+    async with database.transaction(SERVICE) as session:
+        booking = await session.get(Booking, uuid.UUID(str(booking_id)))
+        assert booking is not None
+        row = BookingSession(
+            booking_id=booking.id,
+            state=state,
+            start_time=start,
+            end_time=start + timedelta(minutes=minutes),
+            cal_event_type_id=booking.cal_event_type_id,
+            cal_booking_id=secrets.randbelow(10**8) + 10**8,
+            cal_uid=f"uid-{uuid.uuid4().hex}",
+            meeting_url=meeting_url,
+        )
+        session.add(row)
+        await session.flush()
+        return row.id

@@ -14,7 +14,16 @@ from sessionbook.core.db import SERVICE, Database
 from sessionbook.notifications.models import OutboxMessage
 from sessionbook.payments.models import PaymentRefund
 from tests.conftest import DatabaseUnderTest, RunningServer, run_server
-from tests.operations.support import ADMIN_SETTINGS, FREE, PAID, admin_post, create, pay, sign_in
+from tests.operations.support import (
+    ADMIN_SETTINGS,
+    FREE,
+    PAID,
+    add_session,
+    admin_post,
+    create,
+    pay,
+    sign_in,
+)
 from tests.support.queries import audit_trail, booking_row, set_booking
 
 
@@ -46,15 +55,8 @@ async def refund_rows(database: Database, booking_id: str) -> list[PaymentRefund
 async def scheduled_booking(client: httpx.AsyncClient, owner_db: Database) -> str:
     created = await create(client, FREE)
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
-    await set_booking(
-        owner_db,
-        created["bookingId"],
-        status="scheduled",
-        scheduled_start=start,
-        scheduled_end=start + timedelta(minutes=30),
-        cal_uid=f"uid-{uuid.uuid4().hex[:8]}",
-        meeting_url="https://meet.example/room",
-    )
+    await set_booking(owner_db, created["bookingId"], status="scheduled")
+    await add_session(owner_db, created["bookingId"], start, minutes=30)
     booking_id: str = created["bookingId"]
     return booking_id
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -16,6 +16,7 @@ from tests.operations.support import (
     ADMIN_SETTINGS,
     FREE,
     PAID,
+    add_session,
     admin_post,
     create,
     csrf_of,
@@ -122,13 +123,8 @@ async def test_dashboard_answers_who_paid_who_waits_and_who_is_on_today(
     await set_booking(owner_db, paid["bookingId"], paid_at=datetime(2020, 1, 1, tzinfo=UTC))
     today = await create(signed_in, {**FREE, "customerEmail": "on-today@example.com"})
     start = later_today("UTC")  # the server's COACH_TIMEZONE
-    await set_booking(
-        owner_db,
-        today["bookingId"],
-        status="scheduled",
-        scheduled_start=start,
-        scheduled_end=start + timedelta(minutes=30),
-    )
+    await set_booking(owner_db, today["bookingId"], status="scheduled")
+    await add_session(owner_db, today["bookingId"], start, minutes=30)
 
     page = await signed_in.get("/admin")
 

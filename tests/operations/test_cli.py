@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -14,7 +14,7 @@ from sessionbook.admin.auth import verify_password
 from sessionbook.cli.main import app
 from sessionbook.core.db import Database
 from tests.conftest import DatabaseUnderTest, RunningServer
-from tests.operations.support import FREE, PAID, create, later_today, pay
+from tests.operations.support import FREE, PAID, add_session, create, later_today, pay
 from tests.support.queries import set_booking
 
 
@@ -41,10 +41,8 @@ async def test_list_pending_unscheduled_and_today(
     await set_booking(owner_db, paid["bookingId"], paid_at=datetime(2020, 1, 1, tzinfo=UTC))
     today = await create(api, {**FREE, "customerEmail": "cli-today@example.com"})
     start = later_today("Europe/London")  # the CLI's COACH_TIMEZONE below
-    end = start + timedelta(minutes=30)
-    await set_booking(
-        owner_db, today["bookingId"], status="scheduled", scheduled_start=start, scheduled_end=end
-    )
+    await set_booking(owner_db, today["bookingId"], status="scheduled")
+    await add_session(owner_db, today["bookingId"], start, minutes=30)
 
     listed = as_json(await sessionbook(test_db, "bookings", "list", "--json", "--limit", "500"))
     pending = as_json(await sessionbook(test_db, "bookings", "pending", "--json"))
@@ -62,7 +60,8 @@ async def test_list_pending_unscheduled_and_today(
     assert today["bookingId"] in {row["id"] for row in scheduled}
     assert table.exit_code == 0
     assert table.stdout.splitlines()[0].split() == [
-        "ID", "CREATED", "CUSTOMER", "PACKAGE", "STATUS", "PAYMENT", "AMOUNT", "SESSION"
+        "ID", "CREATED", "CUSTOMER", "PACKAGE", "STATUS", "PAYMENT", "AMOUNT", "SESSIONS",
+        "VALID", "UNTIL", "SESSION"
     ]  # fmt: skip
     assert "cli-paid@example.com" in table.stdout
     assert "cli-waiting@example.com" not in table.stdout

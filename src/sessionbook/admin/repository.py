@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessionbook.bookings.models import (
@@ -31,6 +31,14 @@ class StateCount:
     count: int
     newest: datetime | None = None
     oldest: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionFacts:
+    """A booking's live sessions in two numbers: how many, and the start to show in a list."""
+
+    booked: int
+    shown_start: datetime | None  # the next one not ended, else the last one
 
 
 class AdminRepository:
@@ -63,25 +71,85 @@ class AdminRepository:
         )
         return await self._bookings(statement)
 
-    async def scheduled_between(
+    async def sessions_between(
         self, start: datetime, end: datetime, *, limit: int
-    ) -> Sequence[Booking]:
-        in_window = (
-            select(BookingSession.booking_id)
+    ) -> list[tuple[Booking, BookingSession]]:
+        """Live sessions starting in [start, end), earliest first, each with its booking."""
+        statement = (
+            select(Booking, BookingSession)
+            .join(BookingSession, BookingSession.booking_id == Booking.id)
             .where(
                 BookingSession.state == SessionState.BOOKED,
                 BookingSession.start_time >= start,
                 BookingSession.start_time < end,
             )
+            .order_by(BookingSession.start_time)
+            .limit(limit)
+        )
+        rows = (await self.session.execute(statement)).all()
+        return [(booking, session) for booking, session in rows]
+
+    async def session_facts(
+        self, booking_ids: Sequence[uuid.UUID], *, now: datetime
+    ) -> dict[uuid.UUID, SessionFacts]:
+        """One grouped query over (booking_id, start_time): live count and start per booking."""
+        if not booking_ids:
+            return {}
+        upcoming = func.min(case((BookingSession.end_time > now, BookingSession.start_time)))
+        statement = (
+            select(
+                BookingSession.booking_id,
+                func.count(),
+                upcoming,
+                func.max(BookingSession.start_time),
+            )
+            .where(
+                BookingSession.booking_id.in_(set(booking_ids)),
+                BookingSession.state == SessionState.BOOKED,
+            )
+            .group_by(BookingSession.booking_id)
+        )
+        rows = (await self.session.execute(statement)).all()
+        return {
+            booking_id: SessionFacts(
+                booked=int(count), shown_start=_aware(next_start) or _aware(last_start)
+            )
+            for booking_id, count, next_start, last_start in rows
+        }
+
+    async def sessions_of(self, booking_id: uuid.UUID) -> Sequence[BookingSession]:
+        """Every session of a booking, cancelled ones too, by start."""
+        statement = (
+            select(BookingSession)
+            .where(BookingSession.booking_id == booking_id)
+            .order_by(BookingSession.start_time, BookingSession.id)
+        )
+        return (await self.session.execute(statement)).scalars().all()
+
+    async def lapsing(self, *, now: datetime, until: datetime, limit: int) -> Sequence[Booking]:
+        """Paid packages with sessions left to book whose validity ends in (now, until].
+
+        A paid booking has sessions left by definition (all booked makes it `scheduled`); the
+        count below also guards a booking caught between two changes.
+        """
+        live = (
+            select(func.count())
+            .where(
+                BookingSession.booking_id == Booking.id,
+                BookingSession.state == SessionState.BOOKED,
+            )
+            .correlate(Booking)
             .scalar_subquery()
         )
         statement = (
             select(Booking)
             .where(
-                Booking.status.in_((BookingStatus.PAID, BookingStatus.SCHEDULED)),
-                Booking.id.in_(in_window),
+                Booking.status == BookingStatus.PAID,
+                Booking.sessions_valid_until > now,
+                Booking.sessions_valid_until <= until,
+                Booking.sessions_total - Booking.sessions_lapsed - live > 0,
             )
-            .order_by(Booking.created_at)
+            .order_by(Booking.sessions_valid_until, Booking.id)
             .limit(limit)
         )
         return await self._bookings(statement)
@@ -104,22 +172,15 @@ class AdminRepository:
             func.lower(Booking.customer_name).contains(text.lower(), autoescape=True),
             Booking.payment_link_id == text,
             Booking.payment_intent_id == text,
-            Booking.id.in_(
-                select(BookingSession.booking_id)
-                .where(BookingSession.cal_uid == text)
-                .scalar_subquery()
-            ),
+            Booking.id.in_(select(BookingSession.booking_id).where(BookingSession.cal_uid == text)),
         ]
         with contextlib.suppress(ValueError):
             conditions.append(Booking.id == uuid.UUID(text))
         if text.isdigit() and len(text) < 10:
-            conditions.append(
-                Booking.id.in_(
-                    select(BookingSession.booking_id)
-                    .where(BookingSession.cal_booking_id == int(text))
-                    .scalar_subquery()
-                )
+            by_cal_id = select(BookingSession.booking_id).where(
+                BookingSession.cal_booking_id == int(text)
             )
+            conditions.append(Booking.id.in_(by_cal_id))
         statement = (
             select(Booking).where(or_(*conditions)).order_by(Booking.created_at.desc()).limit(limit)
         )

@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from sessionbook.admin.auth import AdminSession, verify_password
 from sessionbook.admin.pages import ADMIN_DIR, CSRF_FIELD, STATIC_PREFIX, AdminSite
-from sessionbook.admin.service import AdminService
+from sessionbook.admin.service import LAPSING_WITHIN, AdminService
 from sessionbook.admin.views import BookingDetail
 from sessionbook.core.errors import ServiceError
 from sessionbook.core.settings import Settings
@@ -141,6 +141,14 @@ async def bookings(request: Request) -> Response:
     found = await site.service.search(query)
     context = {"query": query, "bookings": found}
     return site.page("bookings.html", context, session=session)
+
+
+@router.get("/lapsing")
+async def lapsing(request: Request) -> Response:
+    site, session = require_admin(request)
+    found = await site.service.lapsing(within=LAPSING_WITHIN)
+    context = {"bookings": found, "days": LAPSING_WITHIN.days}
+    return site.page("lapsing.html", context, session=session)
 
 
 @router.get("/bookings/{booking_id}")

@@ -8,14 +8,14 @@ follows exactly the rules a customer or the sweep does (except the customer's ca
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import structlog
 
 from sessionbook.admin.repository import AdminRepository
-from sessionbook.admin.views import BookingDetail, Dashboard, WebhookHealth
+from sessionbook.admin.views import BookingDetail, BookingRow, Dashboard, WebhookHealth
 from sessionbook.bookings.models import Booking, BookingStatus
 from sessionbook.bookings.repository import BookingRepository
 from sessionbook.bookings.transitions import record_change
@@ -26,6 +26,7 @@ from sessionbook.notifications.outbox import enqueue_booking_confirmed
 log = structlog.get_logger(__name__)
 
 LIST_LIMIT = 50
+LAPSING_WITHIN = timedelta(days=14)
 WEBHOOK_STUCK_AFTER = timedelta(minutes=5)
 PAYMENT_CONFIRMED_EVENT = "payment_confirmed"
 
@@ -47,6 +48,31 @@ def day_window(now: datetime, zone: ZoneInfo) -> tuple[date, datetime, datetime]
     start = datetime.combine(today, time(0), tzinfo=zone)
     end = datetime.combine(today + timedelta(days=1), time(0), tzinfo=zone)
     return today, start.astimezone(UTC), end.astimezone(UTC)
+
+
+async def _rows(
+    repository: AdminRepository, bookings: Sequence[Booking], now: datetime
+) -> list[BookingRow]:
+    """List rows with each booking's session count and shown start, in one more query."""
+    facts = await repository.session_facts([b.id for b in bookings], now=now)
+    rows = []
+    for booking in bookings:
+        fact = facts.get(booking.id)
+        booked, start = (fact.booked, fact.shown_start) if fact else (0, None)
+        rows.append(BookingRow(booking, booked, start))
+    return rows
+
+
+async def _today(
+    repository: AdminRepository, start: datetime, end: datetime, now: datetime, limit: int
+) -> list[BookingRow]:
+    """Each live session of the day as a row showing that session's start."""
+    found = await repository.sessions_between(start, end, limit=limit)
+    facts = await repository.session_facts([booking.id for booking, _ in found], now=now)
+    return [
+        BookingRow(booking, facts[booking.id].booked if booking.id in facts else 0, s.start_time)
+        for booking, s in found
+    ]
 
 
 class AdminService:
@@ -76,41 +102,73 @@ class AdminService:
             repository = AdminRepository(session)
             return Dashboard(
                 counts=await repository.bookings_by_status(),
-                recent=await repository.recent(limit=LIST_LIMIT),
-                awaiting_payment=await repository.awaiting_payment(
-                    since=now - timedelta(hours=24), limit=LIST_LIMIT
+                recent=await _rows(repository, await repository.recent(limit=LIST_LIMIT), now),
+                awaiting_payment=await _rows(
+                    repository,
+                    await repository.awaiting_payment(
+                        since=now - timedelta(hours=24), limit=LIST_LIMIT
+                    ),
+                    now,
                 ),
                 today=today,
-                scheduled_today=await repository.scheduled_between(start, end, limit=LIST_LIMIT),
-                paid_not_scheduled=await repository.paid_not_scheduled(limit=LIST_LIMIT),
+                scheduled_today=await _today(repository, start, end, now, LIST_LIMIT),
+                paid_not_scheduled=await _rows(
+                    repository, await repository.paid_not_scheduled(limit=LIST_LIMIT), now
+                ),
+                lapsing=await _rows(
+                    repository,
+                    await repository.lapsing(now=now, until=now + LAPSING_WITHIN, limit=LIST_LIMIT),
+                    now,
+                ),
                 webhooks=await self._webhook_health(repository, now),
                 outbox=await repository.outbox_by_state(),
             )
 
-    async def recent(self, *, limit: int = LIST_LIMIT, status: str | None = None) -> list[Booking]:
+    async def recent(
+        self, *, limit: int = LIST_LIMIT, status: str | None = None
+    ) -> list[BookingRow]:
         async with self.database.transaction(ADMIN) as session:
-            return list(await AdminRepository(session).recent(limit=limit, status=status))
+            repository = AdminRepository(session)
+            found = await repository.recent(limit=limit, status=status)
+            return await _rows(repository, found, self.clock())
 
-    async def awaiting_payment(self, *, limit: int = LIST_LIMIT) -> list[Booking]:
-        since = self.clock() - timedelta(hours=24)
+    async def awaiting_payment(self, *, limit: int = LIST_LIMIT) -> list[BookingRow]:
+        now = self.clock()
         async with self.database.transaction(ADMIN) as session:
-            return list(await AdminRepository(session).awaiting_payment(since=since, limit=limit))
+            repository = AdminRepository(session)
+            found = await repository.awaiting_payment(since=now - timedelta(hours=24), limit=limit)
+            return await _rows(repository, found, now)
 
-    async def scheduled_today(self, *, limit: int = LIST_LIMIT) -> tuple[date, list[Booking]]:
-        today, start, end = day_window(self.clock(), self.zone)
+    async def scheduled_today(self, *, limit: int = LIST_LIMIT) -> tuple[date, list[BookingRow]]:
+        now = self.clock()
+        today, start, end = day_window(now, self.zone)
         async with self.database.transaction(ADMIN) as session:
-            found = await AdminRepository(session).scheduled_between(start, end, limit=limit)
-            return today, list(found)
+            return today, await _today(AdminRepository(session), start, end, now, limit)
 
-    async def paid_not_scheduled(self, *, limit: int = LIST_LIMIT) -> list[Booking]:
+    async def paid_not_scheduled(self, *, limit: int = LIST_LIMIT) -> list[BookingRow]:
         async with self.database.transaction(ADMIN) as session:
-            return list(await AdminRepository(session).paid_not_scheduled(limit=limit))
+            repository = AdminRepository(session)
+            found = await repository.paid_not_scheduled(limit=limit)
+            return await _rows(repository, found, self.clock())
 
-    async def search(self, query: str, *, limit: int = LIST_LIMIT) -> list[Booking]:
+    async def lapsing(
+        self, *, within: timedelta = LAPSING_WITHIN, limit: int = LIST_LIMIT
+    ) -> list[BookingRow]:
+        """Packages with sessions left whose validity ends within `within`, soonest first."""
+        now = self.clock()
+        async with self.database.transaction(ADMIN) as session:
+            repository = AdminRepository(session)
+            found = await repository.lapsing(now=now, until=now + within, limit=limit)
+            return await _rows(repository, found, now)
+
+    async def search(self, query: str, *, limit: int = LIST_LIMIT) -> list[BookingRow]:
         if not query.strip():
             return await self.recent(limit=limit)
         async with self.database.transaction(ADMIN) as session:
-            return list(await AdminRepository(session).search(query, limit=limit))
+            repository = AdminRepository(session)
+            return await _rows(
+                repository, await repository.search(query, limit=limit), self.clock()
+            )
 
     async def detail(self, booking_id: uuid.UUID) -> BookingDetail:
         async with self.database.transaction(ADMIN) as session:
@@ -124,7 +182,8 @@ class AdminService:
                 outbox=await repository.outbox_of(booking_id),
                 webhooks=await repository.webhooks_of(booking_id),
                 refunds=await repository.refunds_of(booking_id),
-                sessions=await BookingRepository(session).sessions_of(booking_id, live_only=False),
+                sessions=await repository.sessions_of(booking_id),
+                now=self.clock(),
             )
 
     async def webhook_health(self) -> WebhookHealth:

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sessionbook.admin.repository import StateCount
-from sessionbook.bookings.models import Booking, BookingEvent, BookingSession
+from sessionbook.bookings.models import Booking, BookingEvent, BookingSession, SessionState
+from sessionbook.bookings.sessions import next_session, sessions_remaining
 from sessionbook.notifications.models import OutboxMessage
 from sessionbook.payments.models import PaymentRefund, WebhookEvent
 
@@ -33,13 +34,29 @@ class WebhookHealth:
 
 
 @dataclass(frozen=True)
+class BookingRow:
+    """One line of a bookings list: the booking, how many sessions it holds, and which start."""
+
+    booking: Booking
+    sessions_booked: int
+    session_start: (
+        datetime | None
+    )  # the next session not ended, else the last; in "today", that day's
+
+    @property
+    def sessions_remaining(self) -> int:
+        return sessions_remaining(self.booking, self.sessions_booked)
+
+
+@dataclass(frozen=True)
 class Dashboard:
     counts: dict[str, int]
-    recent: Sequence[Booking]
-    awaiting_payment: Sequence[Booking]
+    recent: Sequence[BookingRow]
+    awaiting_payment: Sequence[BookingRow]
     today: date
-    scheduled_today: Sequence[Booking]
-    paid_not_scheduled: Sequence[Booking]
+    scheduled_today: Sequence[BookingRow]
+    paid_not_scheduled: Sequence[BookingRow]
+    lapsing: Sequence[BookingRow]
     webhooks: WebhookHealth
     outbox: list[StateCount]
 
@@ -51,20 +68,52 @@ class BookingDetail:
     outbox: Sequence[OutboxMessage]
     webhooks: Sequence[WebhookEvent]
     refunds: Sequence[PaymentRefund]
-    # Every session of the booking, cancelled ones too, by start.
-    sessions: Sequence[BookingSession] = ()
+    sessions: Sequence[BookingSession]  # every session, cancelled ones too, by start
+    now: datetime
+
+    @property
+    def live_sessions(self) -> list[BookingSession]:
+        return [s for s in self.sessions if s.state == SessionState.BOOKED]
+
+    @property
+    def sessions_remaining(self) -> int:
+        return sessions_remaining(self.booking, len(self.live_sessions))
+
+    @property
+    def sessions_used(self) -> int:
+        """Sessions the customer has had (started) or lost (lapsed): no longer refundable."""
+        started = sum(1 for s in self.live_sessions if s.start_time <= self.now)
+        return min(self.booking.sessions_total, started + self.booking.sessions_lapsed)
+
+    @property
+    def partly_used(self) -> bool:
+        """A package of several sessions of which some, not all, are used."""
+        return self.booking.sessions_total > 1 and self.sessions_used > 0
 
     @property
     def refundable_cents(self) -> int:
         """What is left: paid, minus settled refunds, minus refunds still under way."""
+        return max(0, self.booking.amount_cents - self._refunded_or_under_way)
+
+    @property
+    def suggested_refund_cents(self) -> int:
+        """The unused share of the price (rounded down to the cent), less what was refunded."""
+        booking = self.booking
+        unused = booking.sessions_total - self.sessions_used
+        share = booking.amount_cents * unused // booking.sessions_total
+        return max(0, min(share - self._refunded_or_under_way, self.refundable_cents))
+
+    @property
+    def _refunded_or_under_way(self) -> int:
         under_way = sum(
             r.amount_cents for r in self.refunds if r.status not in ("settled", "failed")
         )
-        return max(0, self.booking.amount_cents - self.booking.refunded_cents - under_way)
+        return self.booking.refunded_cents + under_way
 
 
-def booking_summary(booking: Booking) -> dict[str, object]:
+def booking_summary(row: BookingRow) -> dict[str, object]:
     """A booking as one JSON-friendly row (CLI `--json`), camelCase like the API."""
+    booking = row.booking
     return {
         "id": str(booking.id),
         "status": booking.status,
@@ -76,7 +125,11 @@ def booking_summary(booking: Booking) -> dict[str, object]:
         "customerName": booking.customer_name,
         "customerEmail": booking.customer_email,
         "sessionsTotal": booking.sessions_total,
+        "sessionsBooked": row.sessions_booked,
+        "sessionsRemaining": row.sessions_remaining,
+        "sessionsLapsed": booking.sessions_lapsed,
         "sessionsValidUntil": _iso(booking.sessions_valid_until),
+        "sessionStart": _iso(row.session_start),
         "paymentLinkId": booking.payment_link_id,
         "paymentIntentId": booking.payment_intent_id,
         "createdAt": _iso(booking.created_at),
@@ -86,8 +139,26 @@ def booking_summary(booking: Booking) -> dict[str, object]:
 
 
 def detail_summary(detail: BookingDetail) -> dict[str, object]:
+    live = detail.live_sessions
+    shown = next_session(live, detail.now)
+    row = BookingRow(detail.booking, len(live), shown.start_time if shown else None)
     return {
-        "booking": booking_summary(detail.booking),
+        "booking": booking_summary(row),
+        "suggestedRefundCents": detail.suggested_refund_cents if detail.partly_used else None,
+        "sessions": [
+            {
+                "id": str(session.id),
+                "state": session.state,
+                "start": _iso(session.start_time),
+                "end": _iso(session.end_time),
+                "calBookingId": session.cal_booking_id,
+                "calUid": session.cal_uid,
+                "meetingUrl": session.meeting_url,
+                "cancelledAt": _iso(session.cancelled_at),
+                "cancelledBy": session.cancelled_by,
+            }
+            for session in detail.sessions
+        ],
         "events": [
             {
                 "id": event.id,

@@ -7,7 +7,7 @@ import json
 import sys
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -15,11 +15,12 @@ import typer
 
 from sessionbook.admin.service import AdminService
 from sessionbook.admin.views import (
+    BookingDetail,
+    BookingRow,
     booking_summary,
     detail_summary,
     webhook_summary,
 )
-from sessionbook.bookings.models import Booking
 from sessionbook.bootstrap import build_admin_reader
 from sessionbook.core.errors import BookingNotFound
 from sessionbook.core.money import format_money
@@ -74,9 +75,14 @@ def table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
-def _print_bookings(bookings: Sequence[Booking], settings: Settings, as_json: bool) -> None:
+def sessions_text(booked: int, total: int, lapsed: int) -> str:
+    """ "2/4" booked of total, with the lapsed ones when there are any: "3/4 (1 lapsed)"."""
+    return f"{booked}/{total}" + (f" ({lapsed} lapsed)" if lapsed else "")
+
+
+def _print_bookings(bookings: Sequence[BookingRow], settings: Settings, as_json: bool) -> None:
     if as_json:
-        typer.echo(json.dumps([booking_summary(b) for b in bookings], indent=2))
+        typer.echo(json.dumps([booking_summary(row) for row in bookings], indent=2))
         return
     if not bookings:
         typer.echo("no bookings")
@@ -91,11 +97,25 @@ def _print_bookings(bookings: Sequence[Booking], settings: Settings, as_json: bo
             b.status,
             b.payment_status,
             format_money(b.amount_cents, b.currency),
-            _when(b.scheduled_at, zone),
+            sessions_text(row.sessions_booked, b.sessions_total, b.sessions_lapsed),
+            _when(b.sessions_valid_until, zone),
+            _when(row.session_start, zone),
         ]
-        for b in bookings
+        for row in bookings
+        for b in (row.booking,)
     ]
-    headers = ["ID", "CREATED", "CUSTOMER", "PACKAGE", "STATUS", "PAYMENT", "AMOUNT", "SESSION"]
+    headers = [
+        "ID",
+        "CREATED",
+        "CUSTOMER",
+        "PACKAGE",
+        "STATUS",
+        "PAYMENT",
+        "AMOUNT",
+        "SESSIONS",
+        "VALID UNTIL",
+        "SESSION",
+    ]
     typer.echo(table(rows, headers))
     typer.echo(f"({len(bookings)} bookings; times in {settings.coach_timezone})")
 
@@ -136,6 +156,17 @@ def unscheduled(limit: LimitOption = 50, as_json: JsonOption = False) -> None:
     _print_bookings(found, settings, as_json)
 
 
+@bookings_app.command("lapsing")
+def lapsing(
+    days: Annotated[int, typer.Option(min=1, max=366, help="Validity ending within days.")] = 14,
+    limit: LimitOption = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """Paid packages with sessions left to book whose validity ends soon; soonest first."""
+    found, settings = _run(lambda admin: admin.lapsing(within=timedelta(days=days), limit=limit))
+    _print_bookings(found, settings, as_json)
+
+
 @bookings_app.command("search")
 def search(
     query: Annotated[str, typer.Argument(help="Email, name, booking id or a provider id.")],
@@ -173,11 +204,21 @@ def show(
     typer.echo(f"customer  {b.customer_name} <{b.customer_email}> {b.customer_phone or ''}")
     typer.echo(f"package   {b.package_id}, {format_money(b.amount_cents, b.currency)}")
     typer.echo(f"status    {b.status}, payment {b.payment_status}")
-    for booked in detail.sessions:
-        typer.echo(f"session   {_when(booked.start_time, zone)} {booked.state} {booked.cal_uid}")
-    if not detail.sessions:
-        typer.echo("session   not scheduled")
+    live = detail.live_sessions
+    typer.echo(
+        f"sessions  {sessions_text(len(live), b.sessions_total, b.sessions_lapsed)} booked, "
+        f"{detail.sessions_remaining} left, valid until "
+        f"{_when(b.sessions_valid_until, zone) or 'no limit'}"
+    )
+    for number, session in enumerate(detail.sessions, start=1):
+        typer.echo(
+            f"  {number:>2}. {_when(session.start_time, zone)}  {session.state:<9}  "
+            f"cal {session.cal_booking_id} {session.meeting_url or ''}".rstrip()
+        )
     typer.echo(f"refunded  {format_money(b.refunded_cents, b.currency)}")
+    suggestion = refund_suggestion(detail)
+    if suggestion:
+        typer.echo(f"unused    {suggestion}")
     typer.echo("")
     rows = [
         [
@@ -199,6 +240,32 @@ def show(
         typer.echo(f"\n{title}: " + ("none" if not items else ""))
         for item in items:
             typer.echo("  " + json.dumps(item, default=str))
+
+
+def refund_suggestion(detail: BookingDetail) -> str | None:
+    """For a partly used package, the unused share to refund, as a sentence; else None."""
+    if not detail.partly_used or detail.refundable_cents <= 0:
+        return None
+    b = detail.booking
+    unused = b.sessions_total - detail.sessions_used
+    return (
+        f"{unused} of {b.sessions_total} sessions unused: suggested refund "
+        f"--amount {detail.suggested_refund_cents} "
+        f"({format_money(detail.suggested_refund_cents, b.currency)}, after earlier refunds)"
+    )
+
+
+def load_detail(booking_id: uuid.UUID, settings: Settings) -> BookingDetail:
+    """One booking's story for another command (refund); BookingNotFound when there is none."""
+
+    async def go() -> BookingDetail:
+        service = build_admin_reader(settings)
+        try:
+            return await service.detail(booking_id)
+        finally:
+            await service.database.dispose()
+
+    return asyncio.run(go())
 
 
 def webhooks(as_json: JsonOption = False) -> None:

@@ -177,6 +177,8 @@ def refund(
 
     settings = _settings_or_exit()
     configure_logging(level=settings.log_level, json_format=settings.log_format == "json")
+    if amount is None:
+        _refuse_whole_refund_of_a_used_package(settings, booking_id)
     try:
         result = asyncio.run(_refund(settings, booking_id, amount, reason))
     except ServiceError as exc:
@@ -191,6 +193,28 @@ def refund(
     typer.echo(f"status: {result['status']}")
     typer.echo(f"request id: {result['requestId']}")
     typer.echo(f"airwallex refund id: {result['providerRefundId'] or '(not known yet)'}")
+
+
+def _refuse_whole_refund_of_a_used_package(settings: Settings, booking_id: str) -> None:
+    """A partly used package is refunded its unused share only when the operator says so.
+
+    Without --amount the command would refund all that is left; for a package of which some
+    sessions are used, print the suggested share and stop, so the amount is always explicit.
+    """
+    import uuid
+
+    from sessionbook.cli.admin import load_detail, refund_suggestion
+    from sessionbook.core.errors import BookingNotFound
+
+    try:
+        parsed = uuid.UUID(booking_id.strip())
+        suggestion = refund_suggestion(load_detail(parsed, settings))
+    except (ValueError, BookingNotFound):
+        return  # the refund itself answers with its own error
+    if suggestion is not None:
+        typer.echo(f"this package is partly used. {suggestion}", err=True)
+        typer.echo("run again with --amount CENTS to refund that (or another) amount", err=True)
+        raise typer.Exit(code=2)
 
 
 async def _refund(

@@ -7,14 +7,15 @@ never holds it. Every POST must pass the CSRF check of `web.session`.
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from sessionbook.bookings.models import Booking, BookingStatus
 from sessionbook.bookings.routes import BookingsDep
 from sessionbook.bookings.service import BookingStatusView
+from sessionbook.bookings.sessions import next_session
 from sessionbook.core.api_models import RequestModel, ResponseModel, UtcDatetime
 from sessionbook.core.db import utcnow
 from sessionbook.core.errors import BookingNotFound, BookingNotSchedulable
@@ -51,22 +52,12 @@ CookieTokenDep = Annotated[str, Depends(cookie_token)]
 
 async def cookie_booking(
     token: CookieTokenDep, bookings: BookingsDep, guard: BadTokenGuardDep
-) -> Booking:
-    """The cookie's booking; unknown tokens count against the address like on the API."""
-    return await guard.run(lambda: bookings.find_by_token(token))
-
-
-CookieBookingDep = Annotated[Booking, Depends(cookie_booking)]
-
-
-async def cookie_booking_view(
-    token: CookieTokenDep, bookings: BookingsDep, guard: BadTokenGuardDep
 ) -> BookingStatusView:
-    """The cookie's booking with its live sessions."""
+    """The cookie's booking with its live sessions; unknown tokens count like on the API."""
     return await guard.run(lambda: bookings.status_of(token))
 
 
-CookieViewDep = Annotated[BookingStatusView, Depends(cookie_booking_view)]
+CookieBookingDep = Annotated[BookingStatusView, Depends(cookie_booking)]
 
 
 async def same_origin_post(request: Request, settings: SettingsDep) -> None:
@@ -82,31 +73,49 @@ class PageStatus(ResponseModel):
     payment_status: str
     scheduled_start: UtcDatetime | None
     scheduled_end: UtcDatetime | None
+    sessions_total: int
+    sessions_remaining: int
+    sessions_valid_until: UtcDatetime | None
 
 
 @router.get("/api/status", dependencies=[Depends(rate_limited("status"))])
-async def page_status(view: CookieViewDep) -> PageStatus:
-    booking = view.booking
-    upcoming = view.next_session(utcnow())
+async def page_status(found: CookieBookingDep) -> PageStatus:
+    booking, now = found.booking, utcnow()
+    shown = next_session(found.sessions, now)
     return PageStatus(
-        view=view_name(booking),
+        view=view_name(booking, len(found.sessions), now),
         status=booking.status,
         payment_status=booking.payment_status,
-        scheduled_start=upcoming.start_time if upcoming else None,
-        scheduled_end=upcoming.end_time if upcoming else None,
+        scheduled_start=shown.start_time if shown else None,
+        scheduled_end=shown.end_time if shown else None,
+        sessions_total=booking.sessions_total,
+        sessions_remaining=found.sessions_remaining,
+        sessions_valid_until=booking.sessions_valid_until,
     )
 
 
-class CancelBody(RequestModel):
+class SessionChoice(RequestModel):
+    """Which session of the booking a change is about; None: the booking's only one."""
+
+    session_id: uuid.UUID | None = None
+
+
+class CancelBody(SessionChoice):
     reason: Text = None
+
+
+class MovedTime(PickedTime, SessionChoice):
+    """A new time for one session; `sessionId` is needed when the booking holds several."""
 
 
 class Scheduled(ResponseModel):
     """Enough for the page to announce success; it then reloads into the confirmation."""
 
     success: Literal[True] = True
+    session_id: uuid.UUID
     scheduled_start: UtcDatetime
     scheduled_end: UtcDatetime
+    sessions_remaining: int
 
 
 @router.get("/api/slots", dependencies=[Depends(rate_limited("slots"))])
@@ -141,14 +150,18 @@ async def page_schedule(
     dependencies=[Depends(same_origin_post), Depends(rate_limited("manage"))],
 )
 async def page_reschedule(
-    body: PickedTime, token: CookieTokenDep, scheduling: SchedulingDep, guard: BadTokenGuardDep
+    body: MovedTime, token: CookieTokenDep, scheduling: SchedulingDep, guard: BadTokenGuardDep
 ) -> Scheduled:
-    scheduled = await guard.run(
+    moved = await guard.run(
         lambda: scheduling.reschedule(
-            token, start=body.start_time, end=body.end_time, time_zone=body.timezone
+            token,
+            start=body.start_time,
+            end=body.end_time,
+            time_zone=body.timezone,
+            session_id=body.session_id,
         ),
     )
-    return _scheduled(scheduled)
+    return _scheduled(moved)
 
 
 @router.post(
@@ -158,23 +171,38 @@ async def page_reschedule(
 async def page_cancel(
     body: CancelBody, token: CookieTokenDep, scheduling: SchedulingDep, guard: BadTokenGuardDep
 ) -> CancelResponse:
-    cancelled = await guard.run(lambda: scheduling.cancel(token, body.reason))
+    cancelled = await guard.run(
+        lambda: scheduling.cancel(token, body.reason, session_id=body.session_id)
+    )
+    if cancelled.session is None:
+        return CancelResponse(
+            payment_status=cancelled.booking.payment_status,
+            refund_cents=cancelled.refund_cents,
+        )
     return CancelResponse(
+        status=cancelled.booking.status,
         payment_status=cancelled.booking.payment_status,
-        refund_cents=cancelled.refund_cents,
+        refund_cents=0,
+        session_id=cancelled.session.id,
+        sessions_remaining=cancelled.sessions_remaining,
     )
 
 
 def _scheduled(scheduled: ScheduledSession) -> Scheduled:
     session = scheduled.session
-    return Scheduled(scheduled_start=session.start_time, scheduled_end=session.end_time)
+    return Scheduled(
+        session_id=session.id,
+        scheduled_start=session.start_time,
+        scheduled_end=session.end_time,
+        sessions_remaining=scheduled.sessions_remaining,
+    )
 
 
 @router.get("/calendar.ics", dependencies=[Depends(rate_limited("status"))])
-async def calendar_file(view: CookieViewDep) -> Response:
-    """Every live session as its own event; each UID the same as its confirmation email's."""
-    booking = view.booking
-    if booking.status not in (BookingStatus.PAID, BookingStatus.SCHEDULED) or not view.sessions:
+async def calendar_file(found: CookieBookingDep) -> Response:
+    """Every live session as its own RFC 5545 event, each with the UID of its confirmation."""
+    booking = found.booking
+    if not found.sessions:
         raise BookingNotSchedulable("This booking has no scheduled session to add to a calendar.")
     body = sessions_calendar(
         [
@@ -188,14 +216,15 @@ async def calendar_file(view: CookieViewDep) -> Response:
                 description=_description(session.meeting_url, str(booking.id)),
                 location=session.meeting_url,
             )
-            for session in view.sessions
+            for session in found.sessions
         ],
         now=utcnow(),
     )
+    name = "session.ics" if booking.sessions_total == 1 else "sessions.ics"
     return Response(
         body,
         media_type="text/calendar; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="session.ics"'},
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
 

@@ -65,6 +65,12 @@ def format_day(moment: datetime, zone: ZoneInfo) -> str:
     return f"{local:%A} {local.day} {local:%B %Y}"
 
 
+def format_date(moment: datetime, zone: ZoneInfo) -> str:
+    """ "12 January 2027" in the given zone: the day a deadline falls on, without the weekday."""
+    local = moment.astimezone(zone)
+    return f"{local.day} {local:%B %Y}"
+
+
 def format_time_range(start: datetime, end: datetime, zone: ZoneInfo) -> str:
     """ "09:00 - 10:00" in the given zone (24-hour clock, no locale guessing on the server)."""
     return f"{start.astimezone(zone):%H:%M} – {end.astimezone(zone):%H:%M}"

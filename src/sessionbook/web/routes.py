@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from sessionbook.bookings.models import Booking, BookingSession
+from sessionbook.bookings.service import BookingStatusView
 from sessionbook.catalog.models import Package
 from sessionbook.core.db import utcnow
 from sessionbook.core.errors import (
@@ -129,26 +129,22 @@ async def booking_page(
         response = _page(request, services, "missing.html", {"reason": "unknown"}, status_code=404)
         clear_booking_cookie(response, settings)
         return response
-    return _booking_page(request, services, status.booking, status.next_session(utcnow()))
+    return _booking_page(request, services, status)
 
 
-def _booking_page(
-    request: Request,
-    services: PageServices,
-    booking: Booking,
-    upcoming: BookingSession | None = None,
-) -> Response:
-    view = booking_view(booking, upcoming)
-    context: dict[str, Any] = {"booking": view}
+def _booking_page(request: Request, services: PageServices, status: BookingStatusView) -> Response:
+    now = utcnow()
+    cutoff_hours = services.settings.cancellation_cutoff_hours
+    cutoff = timedelta(hours=cutoff_hours)
+    view = booking_view(status, now=now, cutoff=cutoff)
+    context: dict[str, Any] = {"booking": view, "cutoff_hours": cutoff_hours}
     if view.name in (SCHEDULE, CONFIRMED):
         context["zones"] = selectable_zones()
         context["max_weeks"] = MAX_WEEKS_AHEAD
     if view.name == CONFIRMED:
-        cutoff = timedelta(hours=services.settings.cancellation_cutoff_hours)
-        context["cutoff_hours"] = services.settings.cancellation_cutoff_hours
         # The service has the last word; this only spares the customer a button that must fail.
         context["can_change"] = (
-            view.scheduled_start is not None and utcnow() < view.scheduled_start - cutoff
+            view.scheduled_start is not None and now < view.scheduled_start - cutoff
         )
     return _page(request, services, "book.html", context)
 

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sessionbook.bookings.models import Booking, BookingSession, BookingStatus, PaymentStatus
-from sessionbook.web.formatting import format_day, format_price, format_time_range, zone_or_utc
+from sessionbook.bookings.service import BookingStatusView
+from sessionbook.bookings.sessions import next_session, sessions_remaining
+from sessionbook.web.formatting import (
+    format_date,
+    format_day,
+    format_price,
+    format_time_range,
+    zone_or_utc,
+)
 
 # The page's states; the status endpoint reports the same name, so the script only has to
 # notice that the name changed and reload the page.
@@ -18,17 +26,44 @@ EXPIRED = "expired"
 CANCELLED = "cancelled"
 
 
-def view_name(booking: Booking) -> str:
-    """The page state of a booking."""
+def view_name(booking: Booking, live_count: int, now: datetime) -> str:
+    """The page state of a booking holding `live_count` booked sessions.
+
+    A paid package whose validity has passed offers no picker even before the sweep has
+    recorded the lapse: what is booked is confirmed, and with nothing booked it has expired.
+    """
     if booking.status == BookingStatus.PENDING:
         return PAYMENT_FAILED if booking.payment_status == PaymentStatus.FAILED else WAITING
     if booking.status == BookingStatus.PAID:
-        return SCHEDULE
+        if not _validity_passed(booking, now):
+            return SCHEDULE
+        return CONFIRMED if live_count else EXPIRED
     if booking.status == BookingStatus.SCHEDULED:
         return CONFIRMED
     if booking.status == BookingStatus.EXPIRED:
         return EXPIRED
     return CANCELLED
+
+
+def _validity_passed(booking: Booking, now: datetime) -> bool:
+    until = booking.sessions_valid_until
+    return until is not None and until <= now
+
+
+@dataclass(frozen=True, slots=True)
+class SessionView:
+    """One booked session as the list shows it, in the customer's zone."""
+
+    id: str
+    number: int
+    start: datetime
+    end: datetime
+    day_text: str
+    time_text: str
+    meeting_url: str | None
+    ended: bool
+    # Outside the cancellation cutoff: the customer may still move or cancel it online.
+    can_change: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,14 +88,41 @@ class BookingView:
     time_text: str | None
     meeting_url: str | None
     expires_at: datetime
+    sessions_total: int
+    sessions_remaining: int
+    sessions_lapsed: int
+    valid_until: datetime | None
+    valid_until_text: str | None
+    sessions: tuple[SessionView, ...]
+
+    @property
+    def multi(self) -> bool:
+        """A package of several sessions: the page lists them; a single one looks as ever."""
+        return self.sessions_total > 1
+
+    @property
+    def sessions_booked(self) -> int:
+        return len(self.sessions)
+
+    @property
+    def lapsed_count(self) -> int:
+        """Sessions lost to the validity: recorded by the sweep, or due and not yet recorded."""
+        if self.sessions_lapsed:
+            return self.sessions_lapsed
+        # Past its validity a paid package shows as confirmed or expired, never as "schedule".
+        due = self.name in (CONFIRMED, EXPIRED) and self.valid_until is not None
+        return self.sessions_remaining if due else 0
 
 
-def booking_view(booking: Booking, upcoming: BookingSession | None = None) -> BookingView:
-    """What the page shows of a booking (and its next session), from its copy of its package."""
-    name = view_name(booking)
+def booking_view(status: BookingStatusView, *, now: datetime, cutoff: timedelta) -> BookingView:
+    """What the page shows of a booking, from the booking's own copy of its package."""
+    booking, live = status.booking, status.sessions
+    name = view_name(booking, len(live), now)
     zone = zone_or_utc(booking.customer_timezone)
-    start = upcoming.start_time if upcoming else None
-    end = upcoming.end_time if upcoming else None
+    shown = next_session(live, now) if name == CONFIRMED else None
+    start = shown.start_time if shown else None
+    end = shown.end_time if shown else None
+    until = booking.sessions_valid_until
     return BookingView(
         name=name,
         package_id=booking.package_id,
@@ -78,6 +140,35 @@ def booking_view(booking: Booking, upcoming: BookingSession | None = None) -> Bo
         chosen_zone=booking.customer_timezone,
         day_text=format_day(start, zone) if start else None,
         time_text=format_time_range(start, end, zone) if start and end else None,
-        meeting_url=upcoming.meeting_url if upcoming and name == CONFIRMED else None,
+        meeting_url=shown.meeting_url if shown else None,
         expires_at=booking.expires_at,
+        sessions_total=booking.sessions_total,
+        sessions_remaining=sessions_remaining(booking, len(live)),
+        sessions_lapsed=booking.sessions_lapsed,
+        valid_until=until,
+        valid_until_text=format_date(until, zone) if until else None,
+        sessions=tuple(
+            _session_view(number, session, zone_key=zone.key, now=now, cutoff=cutoff)
+            for number, session in enumerate(live, start=1)
+        )
+        if name in (SCHEDULE, CONFIRMED)
+        else (),
+    )
+
+
+def _session_view(
+    number: int, session: BookingSession, *, zone_key: str, now: datetime, cutoff: timedelta
+) -> SessionView:
+    zone = zone_or_utc(zone_key)
+    return SessionView(
+        id=str(session.id),
+        number=number,
+        start=session.start_time,
+        end=session.end_time,
+        day_text=format_day(session.start_time, zone),
+        time_text=format_time_range(session.start_time, session.end_time, zone),
+        meeting_url=session.meeting_url,
+        ended=session.end_time <= now,
+        # The service has the last word; this only spares the customer a button that must fail.
+        can_change=now < session.start_time - cutoff,
     )

@@ -245,22 +245,43 @@
     start(false);
   }
 
-  /* ---- disclosure panels (change time, cancel) ---- */
+  /* ---- disclosure panels (change time, cancel) ----
+   * In a package of several sessions one Move and one Cancel panel serve every session: the
+   * button that opens a panel hands it its session (data-session-id), which the panel's
+   * request then names. */
   function setPanel(panel, open) {
     panel.hidden = !open;
     document.querySelectorAll('[data-toggle="' + panel.id + '"][aria-expanded]').forEach(function (control) {
-      control.setAttribute("aria-expanded", String(open));
+      var session = control.getAttribute("data-session-id");
+      var mine = !session || session === panel.getAttribute("data-session-id");
+      control.setAttribute("aria-expanded", String(open && mine));
     });
+  }
+
+  function giveSession(panel, button) {
+    var session = button.getAttribute("data-session-id");
+    if (!session) { return false; }
+    var changed = panel.getAttribute("data-session-id") !== session;
+    panel.setAttribute("data-session-id", session);
+    panel.querySelectorAll("[data-session-text]").forEach(function (text) {
+      text.textContent = button.getAttribute("data-session-text");
+    });
+    var message = panel.querySelector("[data-cancel-message], [data-picker-message]");
+    if (changed && message) { hideMessage(message); }
+    return changed;
   }
 
   function initToggles() {
     document.querySelectorAll("[data-toggle]").forEach(function (button) {
       button.addEventListener("click", function () {
         var panel = document.getElementById(button.getAttribute("data-toggle"));
-        var opening = panel.hidden;
+        // Another session's button on an open panel moves the panel to that session.
+        var switching = giveSession(panel, button) && !panel.hidden;
+        var opening = panel.hidden || switching;
         if (opening) {
           // One panel at a time: moving and cancelling are different decisions.
           document.querySelectorAll(".panel").forEach(function (other) { setPanel(other, false); });
+          panel.opener = button.hasAttribute("aria-expanded") ? button : null;
         }
         setPanel(panel, opening);
         if (opening) {
@@ -269,7 +290,7 @@
           heading.setAttribute("tabindex", "-1");
           heading.focus();
         } else {
-          var opener = document.querySelector('[data-toggle="' + panel.id + '"][aria-expanded]');
+          var opener = panel.opener || document.querySelector('[data-toggle="' + panel.id + '"][aria-expanded]');
           if (opener) { opener.focus(); }
         }
       });
@@ -283,7 +304,8 @@
       hideMessage(message);
       confirmButton.setAttribute("aria-disabled", "true");
       try {
-        await api("POST", "/book/api/cancel", {});
+        var session = panel.getAttribute("data-session-id");
+        await api("POST", "/book/api/cancel", session ? { sessionId: session } : {});
         window.location.reload();
       } catch (error) {
         confirmButton.removeAttribute("aria-disabled");

@@ -174,9 +174,13 @@
       confirmButton.setAttribute("aria-disabled", "true");
       SB.hideMessage(message);
       try {
-        await SB.api("POST", "/book/api/" + mode, {
-          startTime: input.value, endTime: input.getAttribute("data-end"), timezone: zone()
-        });
+        var body = { startTime: input.value, endTime: input.getAttribute("data-end"), timezone: zone() };
+        // In a package of several sessions, the Move panel knows which session it moves.
+        var sessionPanel = root.closest("[data-session-panel]");
+        if (sessionPanel && sessionPanel.getAttribute("data-session-id")) {
+          body.sessionId = sessionPanel.getAttribute("data-session-id");
+        }
+        await SB.api("POST", "/book/api/" + mode, body);
         selectionText.textContent = "Booked. Loading your confirmation…";
         window.location.reload();
         return;
