@@ -226,6 +226,8 @@ async def test_each_calendar_booking_becomes_a_session_without_losing_a_field(
         booking, sessions = found[booking_id]
         assert booking is not None
         [moved] = sessions
+        # Its id is the booking's: the calendar UID the customer already holds stays the same.
+        assert moved.id == booking_id
         assert (moved.state, moved.cal_booking_id, moved.cal_uid) == (
             state,
             500 + offset,

@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from sessionbook.bookings.errors import BookingNotFound
 from sessionbook.cli.main import app as cli
-from sessionbook.core.errors import BookingNotFound, ProviderUnavailable, RefundNotAllowed
+from sessionbook.core.errors import ProviderUnavailable
 from sessionbook.monitoring.sweep import run_sweep
+from sessionbook.payments.errors import RefundNotAllowed
 from tests.payments.shop import Shop
 from tests.support.queries import audit_trail, booking_row, event_types, set_booking
 

@@ -16,11 +16,12 @@ import structlog
 
 from sessionbook.admin.repository import AdminRepository
 from sessionbook.admin.views import BookingDetail, BookingRow, Dashboard, WebhookHealth
+from sessionbook.bookings.errors import BookingNotFound, BookingNotSchedulable
 from sessionbook.bookings.models import Booking, BookingStatus
 from sessionbook.bookings.repository import BookingRepository
 from sessionbook.bookings.transitions import record_change
 from sessionbook.core.db import ADMIN, Database, utcnow
-from sessionbook.core.errors import BookingNotFound, BookingNotSchedulable, ServiceError
+from sessionbook.core.errors import ServiceError
 from sessionbook.notifications.outbox import enqueue_booking_confirmed
 
 log = structlog.get_logger(__name__)

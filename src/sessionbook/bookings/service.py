@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 import structlog
 
+from sessionbook.bookings.errors import BookingNotFound
 from sessionbook.bookings.models import Booking, BookingSession, BookingStatus, PaymentStatus
 from sessionbook.bookings.ports import (
     BookingNews,
@@ -33,7 +34,7 @@ from sessionbook.bookings.transitions import expiry_due, record_change
 from sessionbook.catalog.models import Package
 from sessionbook.catalog.repository import PackageRepository
 from sessionbook.core.db import SERVICE, Actor, Database, utcnow
-from sessionbook.core.errors import BookingNotFound, ProviderUnavailable, ValidationFailed
+from sessionbook.core.errors import ProviderUnavailable, ValidationFailed
 
 log = structlog.get_logger(__name__)
 

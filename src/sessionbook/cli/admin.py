@@ -21,8 +21,8 @@ from sessionbook.admin.views import (
     detail_summary,
     webhook_summary,
 )
+from sessionbook.bookings.errors import BookingNotFound
 from sessionbook.bootstrap import build_admin_reader
-from sessionbook.core.errors import BookingNotFound
 from sessionbook.core.money import format_money
 from sessionbook.core.settings import ConfigurationError, Settings, load_settings
 

@@ -203,8 +203,8 @@ def _refuse_whole_refund_of_a_used_package(settings: Settings, booking_id: str) 
     """
     import uuid
 
+    from sessionbook.bookings.errors import BookingNotFound
     from sessionbook.cli.admin import load_detail, refund_suggestion
-    from sessionbook.core.errors import BookingNotFound
 
     try:
         parsed = uuid.UUID(booking_id.strip())

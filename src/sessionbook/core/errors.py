@@ -1,4 +1,8 @@
-"""Errors a caller can cause or meet, each with its stable contract code and HTTP status."""
+"""The base of every contract error, and the errors no single domain owns (HTTP, providers).
+
+Each domain keeps its own in its `errors.py`; every one carries its stable contract code and
+HTTP status.
+"""
 
 from __future__ import annotations
 
@@ -35,36 +39,10 @@ class PayloadTooLarge(ServiceError):
     default_message = "The request body is larger than 64 KB."
 
 
-class BookingNotFound(ServiceError):
+class TokenNotRecognised(ServiceError):
+    """A presented token opens nothing; the bad-token guard counts these against the caller."""
+
     status_code = 404
-    code = "booking_not_found"
-    default_message = "No booking matches this link. Check that the link is complete."
-
-
-class BookingExpired(ServiceError):
-    status_code = 410
-    code = "booking_expired"
-    default_message = "This booking has expired. Please start a new booking."
-
-
-class PaymentRequired(ServiceError):
-    status_code = 402
-    code = "payment_required"
-    default_message = "This booking is not paid yet. Complete the payment first."
-
-
-class BookingNotSchedulable(ServiceError):
-    status_code = 409
-    code = "booking_not_schedulable"
-    default_message = "This booking is already scheduled or cancelled."
-
-
-class SlotUnavailable(ServiceError):
-    status_code = 409
-    code = "slot_unavailable"
-    default_message = (
-        "That time is no longer available. Please pick another time; your booking is kept."
-    )
 
 
 class InvalidSignature(ServiceError):
@@ -99,14 +77,6 @@ class ServiceUnavailable(ServiceError):
 
     def __init__(self, message: str | None = None, *, retry_after: int | None = None) -> None:
         super().__init__(message, retry_after=retry_after or self.default_retry_after)
-
-
-class RefundNotAllowed(ServiceError):
-    """An operator's or a cancellation's refund that cannot be made as asked."""
-
-    status_code = 409
-    code = "refund_not_allowed"
-    default_message = "This booking has nothing left to refund."
 
 
 class NotFound(ServiceError):

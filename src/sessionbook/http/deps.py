@@ -8,7 +8,7 @@ from typing import Annotated, TypeVar, cast
 from fastapi import Depends, FastAPI, Request
 
 from sessionbook.core.db import Database
-from sessionbook.core.errors import BookingNotFound, RateLimited, ValidationFailed
+from sessionbook.core.errors import RateLimited, TokenNotRecognised, ValidationFailed
 from sessionbook.core.settings import Settings
 from sessionbook.http.ratelimit import LIMITS, LimitStore, client_address
 
@@ -107,7 +107,7 @@ class BadTokenGuard:
         await self.check()
         try:
             return await call()
-        except BookingNotFound:
+        except TokenNotRecognised:
             await self.record_miss()
             raise
 

@@ -17,9 +17,10 @@ from sessionbook.bookings.models import Booking, BookingStatus, PaymentStatus
 from sessionbook.bookings.ports import BookingNews
 from sessionbook.bookings.repository import BookingRepository
 from sessionbook.core.db import SERVICE, Database
-from sessionbook.core.errors import ProviderUnavailable, RefundNotAllowed
+from sessionbook.core.errors import ProviderUnavailable
 from sessionbook.payments.airwallex.gateway import PaymentGateway
 from sessionbook.payments.confirmation import PaymentCheck, check_payment, expected_payment
+from sessionbook.payments.errors import RefundNotAllowed
 from sessionbook.payments.refunds import Refunds
 from sessionbook.payments.repository import PaymentRepository
 from sessionbook.payments.settlement import Settled, record_link_deactivated, settle

@@ -20,22 +20,19 @@ from datetime import datetime, timedelta
 
 import structlog
 
+from sessionbook.bookings.errors import BookingNotFound
 from sessionbook.bookings.models import Booking, BookingStatus, PaymentStatus
 from sessionbook.bookings.repository import BookingRepository
 from sessionbook.bookings.transitions import record_change
 from sessionbook.core.db import SERVICE, Database
-from sessionbook.core.errors import (
-    BookingNotFound,
-    ProviderUnavailable,
-    RefundNotAllowed,
-    ValidationFailed,
-)
+from sessionbook.core.errors import ProviderUnavailable, ValidationFailed
 from sessionbook.payments.airwallex.errors import (
     PaymentNotFound,
     PaymentProviderError,
     PaymentProviderUnavailable,
 )
 from sessionbook.payments.airwallex.gateway import PaymentGateway, Refund
+from sessionbook.payments.errors import RefundNotAllowed
 from sessionbook.payments.models import PaymentRefund
 from sessionbook.payments.repository import PaymentRepository
 

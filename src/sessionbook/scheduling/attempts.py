@@ -15,12 +15,13 @@ from datetime import datetime, timedelta
 
 import structlog
 
+from sessionbook.bookings.errors import BookingNotSchedulable
 from sessionbook.bookings.models import Booking, BookingSession
 from sessionbook.bookings.ports import BookingNews
 from sessionbook.bookings.sessions import sessions_remaining
 from sessionbook.core.api_models import format_utc
 from sessionbook.core.db import Actor
-from sessionbook.core.errors import BookingNotSchedulable, ProviderUnavailable, SlotUnavailable
+from sessionbook.core.errors import ProviderUnavailable
 from sessionbook.scheduling.calcom.calendar import CalBooking, Calendar, Slot
 from sessionbook.scheduling.calcom.errors import (
     CalendarError,
@@ -39,6 +40,7 @@ from sessionbook.scheduling.changes import (
     lease_active,
     release,
 )
+from sessionbook.scheduling.errors import SlotUnavailable
 from sessionbook.scheduling.lease import LeaseKeeper
 from sessionbook.scheduling.recovery import METADATA_KEY, SESSION_METADATA_KEY, Recovery
 

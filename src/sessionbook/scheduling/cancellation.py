@@ -19,6 +19,7 @@ from typing import Protocol
 
 import structlog
 
+from sessionbook.bookings.errors import BookingNotFound, BookingNotSchedulable
 from sessionbook.bookings.models import (
     Booking,
     BookingSession,
@@ -29,12 +30,8 @@ from sessionbook.bookings.models import (
 from sessionbook.bookings.sessions import sessions_remaining
 from sessionbook.bookings.transitions import record_change
 from sessionbook.core.db import ADMIN, Actor
-from sessionbook.core.errors import (
-    BookingNotFound,
-    BookingNotSchedulable,
-    ProviderUnavailable,
-    RefundNotAllowed,
-)
+from sessionbook.core.errors import ProviderUnavailable
+from sessionbook.payments.errors import RefundNotAllowed
 from sessionbook.scheduling.calcom.calendar import Calendar
 from sessionbook.scheduling.calcom.errors import CalendarError, CalendarNotFound
 from sessionbook.scheduling.changes import (

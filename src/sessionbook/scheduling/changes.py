@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sessionbook.bookings.errors import BookingNotFound, BookingNotSchedulable
 from sessionbook.bookings.models import (
     Booking,
     BookingSession,
@@ -28,14 +29,9 @@ from sessionbook.bookings.sessions import all_booked, sessions_remaining
 from sessionbook.bookings.tokens import hash_token, hashes_match, is_well_formed
 from sessionbook.bookings.transitions import record_change
 from sessionbook.core.api_models import format_utc
-from sessionbook.core.errors import (
-    BookingNotFound,
-    BookingNotSchedulable,
-    SlotUnavailable,
-    ValidationFailed,
-)
+from sessionbook.core.errors import ValidationFailed
 from sessionbook.scheduling.calcom.calendar import CalBooking
-from sessionbook.scheduling.errors import SessionNotFound
+from sessionbook.scheduling.errors import SessionNotFound, SlotUnavailable
 from sessionbook.scheduling.models import SlotClaim
 from sessionbook.scheduling.repository import ClaimRepository
 

@@ -11,3 +11,11 @@ class SessionNotFound(ServiceError):
     status_code = 404
     code = "session_not_found"
     default_message = "This booking has no session with this id."
+
+
+class SlotUnavailable(ServiceError):
+    status_code = 409
+    code = "slot_unavailable"
+    default_message = (
+        "That time is no longer available. Please pick another time; your booking is kept."
+    )

@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+from sessionbook.bookings.errors import BookingExpired, BookingNotSchedulable
 from sessionbook.bookings.models import Booking, BookingStatus
 from sessionbook.bookings.service import BookingService
 from sessionbook.core.db import Actor, Database
-from sessionbook.core.errors import BookingExpired, BookingNotSchedulable, ProviderUnavailable
+from sessionbook.core.errors import ProviderUnavailable
 from sessionbook.scheduling.calcom.errors import CalendarError
 from sessionbook.scheduling.changes import (
     BEING_SCHEDULED,

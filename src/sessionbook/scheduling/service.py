@@ -14,20 +14,14 @@ from datetime import datetime, timedelta
 
 import structlog
 
+from sessionbook.bookings.errors import BookingExpired, BookingNotSchedulable, PaymentRequired
 from sessionbook.bookings.models import Booking, BookingSession, BookingStatus
 from sessionbook.bookings.ports import BookingNews
 from sessionbook.bookings.service import BookingService
 from sessionbook.bookings.sessions import overlaps, sessions_remaining
 from sessionbook.core.api_models import format_utc
 from sessionbook.core.db import SERVICE, Actor, Database, utcnow
-from sessionbook.core.errors import (
-    BookingExpired,
-    BookingNotSchedulable,
-    PaymentRequired,
-    ProviderUnavailable,
-    SlotUnavailable,
-    ValidationFailed,
-)
+from sessionbook.core.errors import ProviderUnavailable, ValidationFailed
 from sessionbook.scheduling.attempts import Attempt, Attempts, Attendee, ScheduledSession
 from sessionbook.scheduling.calcom.calendar import Calendar, Slot
 from sessionbook.scheduling.calcom.errors import CalendarError, CalendarRejected
@@ -41,6 +35,7 @@ from sessionbook.scheduling.changes import (
     take_slot,
     token_hash_of,
 )
+from sessionbook.scheduling.errors import SlotUnavailable
 from sessionbook.scheduling.lease import LeaseKeeper
 from sessionbook.scheduling.recovery import Recovery
 from sessionbook.scheduling.repository import ClaimRepository

@@ -13,12 +13,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from sessionbook.bookings.errors import BookingNotFound, BookingNotSchedulable
 from sessionbook.bookings.routes import BookingsDep
 from sessionbook.bookings.service import BookingStatusView
 from sessionbook.bookings.sessions import next_session
 from sessionbook.core.api_models import RequestModel, ResponseModel, UtcDatetime
 from sessionbook.core.db import utcnow
-from sessionbook.core.errors import BookingNotFound, BookingNotSchedulable
 from sessionbook.http.deps import BadTokenGuardDep, SettingsDep, rate_limited
 from sessionbook.notifications.ics import EventFields, sessions_calendar
 from sessionbook.notifications.messages import session_uid

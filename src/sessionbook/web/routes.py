@@ -13,15 +13,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from sessionbook.bookings.errors import BookingNotFound
 from sessionbook.bookings.service import BookingStatusView
 from sessionbook.catalog.models import Package
 from sessionbook.core.db import utcnow
-from sessionbook.core.errors import (
-    BookingNotFound,
-    ProviderUnavailable,
-    RateLimited,
-    ValidationFailed,
-)
+from sessionbook.core.errors import ProviderUnavailable, RateLimited, ValidationFailed
 from sessionbook.http.deps import BadTokenGuardDep, ClientAddressDep, LimitsDep, rate_limited
 from sessionbook.http.middleware import PAGE_CSP
 from sessionbook.web.deps import PageServices, PageServicesDep

@@ -12,7 +12,6 @@ returns to `paid` (with an audit row) and its customer may book the rest.
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -172,7 +171,9 @@ def _move_calendar_bookings_to_sessions() -> None:
     ).all()
     for row in rows:
         booked = row.status == "scheduled"
-        session_id = uuid.uuid4()
+        # The booking's own id: the session's calendar UID (`<id>@sessionbook`) stays the one
+        # the customer's calendar already holds from the booking's confirmation.
+        session_id = row.id
         bind.execute(
             _sessions.insert().values(
                 id=session_id,
