@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, case, exists, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,6 +39,9 @@ class PaymentRepository:
         event_type: str,
         payload: dict[str, Any],
         at: datetime,
+        state: str = "received",
+        next_attempt_at: datetime | None = None,
+        note: str | None = None,
     ) -> None:
         """Store a delivery unless its (provider, event id) is already stored.
 
@@ -51,9 +54,11 @@ class PaymentRepository:
             "event_id": event_id,
             "event_type": event_type,
             "payload": payload,
-            "state": "received",
+            "state": state,
             "attempts": 0,
             "received_at": at,
+            "next_attempt_at": next_attempt_at,
+            "last_error": note,
         }
         dialect = self.session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -328,3 +333,26 @@ class PaymentRepository:
         statement = select(Booking.id).where(Booking.id.in_(list(candidates)))
         found = set((await self.session.execute(statement)).scalars().all())
         return [candidate for candidate in candidates if candidate in found]
+
+    async def unpaid_links(
+        self, *, amount_cents: int, currency: str, limit: int
+    ) -> list[tuple[uuid.UUID, str]]:
+        """(booking id, link id) of bookings still waiting for money, likeliest first.
+
+        Likeliest means the same price as the payment in question, then the newest.
+        """
+        different_price = case(
+            (and_(Booking.amount_cents == amount_cents, Booking.currency == currency), 0),
+            else_=1,
+        )
+        statement = (
+            select(Booking.id, Booking.payment_link_id)
+            .where(
+                Booking.payment_status.in_(OPEN_PAYMENT_STATES),
+                Booking.payment_link_id.is_not(None),
+            )
+            .order_by(different_price, Booking.created_at.desc())
+            .limit(limit)
+        )
+        rows = (await self.session.execute(statement)).all()
+        return [(booking_id, link_id) for booking_id, link_id in rows if link_id is not None]
