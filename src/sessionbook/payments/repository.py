@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import and_, case, exists, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from sessionbook.bookings.models import Booking, BookingEvent, BookingStatus, PaymentStatus
 from sessionbook.payments.models import PaymentRefund, WebhookEvent
@@ -39,9 +40,6 @@ class PaymentRepository:
         event_type: str,
         payload: dict[str, Any],
         at: datetime,
-        state: str = "received",
-        next_attempt_at: datetime | None = None,
-        note: str | None = None,
     ) -> None:
         """Store a delivery unless its (provider, event id) is already stored.
 
@@ -54,11 +52,9 @@ class PaymentRepository:
             "event_id": event_id,
             "event_type": event_type,
             "payload": payload,
-            "state": state,
+            "state": "received",
             "attempts": 0,
             "received_at": at,
-            "next_attempt_at": next_attempt_at,
-            "last_error": note,
         }
         dialect = self.session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -245,6 +241,35 @@ class PaymentRepository:
             .with_for_update(skip_locked=True)
         )
         return await self._stamp_checked(due, now)
+
+    async def make_checks_due(
+        self,
+        *,
+        booking_ids: Sequence[uuid.UUID] = (),
+        price: tuple[int, str] | None = None,
+    ) -> int:
+        """Put pending bookings first in line for the next reconciliation; how many.
+
+        Those named, or else (with `price`) every pending one at that amount and currency.
+        """
+        chosen: ColumnElement[bool]
+        if booking_ids:
+            chosen = Booking.id.in_(list(booking_ids))
+        elif price is not None:
+            chosen = and_(Booking.amount_cents == price[0], Booking.currency == price[1])
+        else:
+            return 0
+        statement = (
+            update(Booking)
+            .where(
+                chosen,
+                Booking.status == BookingStatus.PENDING.value,
+                Booking.payment_link_id.is_not(None),
+            )
+            .values(payment_checked_at=None)
+            .returning(Booking.id)
+        )
+        return len((await self.session.execute(statement)).scalars().all())
 
     async def _stamp_checked(self, due: Any, now: datetime) -> list[uuid.UUID]:
         ids = list((await self.session.execute(due)).scalars().all())

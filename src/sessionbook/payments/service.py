@@ -115,7 +115,7 @@ class PaymentService:
                 now_ms=int(now.timestamp() * 1000),
             )
         except webhook.StaleDelivery:
-            await self._keep_stale_delivery(raw_body, now)
+            await self._recheck_soon(raw_body)
             raise
         event = webhook.parse_event(raw_body)
         async with self.database.transaction(SERVICE) as session:
@@ -140,28 +140,32 @@ class PaymentService:
             return WebhookReceipt(event.id, "repeat")
         return WebhookReceipt(event.id, await self.process_stored_event(row_id))
 
-    async def _keep_stale_delivery(self, raw_body: bytes, now: datetime) -> None:
-        """Store an authentic but stale event as due now, so the next sweep pass handles it.
+    async def _recheck_soon(self, raw_body: bytes) -> None:
+        """After an authentic but stale delivery: its booking goes first in the next sweep.
 
-        It is still refused: a replay and a retry signed with its first timestamp look alike.
-        Storing is harmless either way: once per event id, and processing asks Airwallex.
+        The delivery itself stays refused and unstored (a replay and a retry signed with its
+        first timestamp look alike); the sweep then asks Airwallex, which is the truth anyway.
+        Only our database is read here: the booking from the ids we gave Airwallex, or, for
+        a payment that names none, every pending booking at its price.
         """
         try:
             event = webhook.parse_event(raw_body)
         except ValidationFailed:
             return
+        references = webhook.references(event.name, event.object)
+        booking_id = await self._find_booking(references, ask_provider=False)
         async with self.database.transaction(SERVICE) as session:
-            await PaymentRepository(session).insert_event_if_new(
-                provider=webhook.PROVIDER,
-                event_id=event.id,
-                event_type=event.name,
-                payload=event.payload,
-                at=now,
-                state="failed",
-                next_attempt_at=now,
-                note="stale_signature",
-            )
-        log.warning("webhook_stale_kept_for_sweep", event_id=event.id, event_name=event.name)
+            repository = PaymentRepository(session)
+            if booking_id is not None:
+                due = await repository.make_checks_due(booking_ids=[booking_id])
+            else:
+                due = await repository.make_checks_due(price=webhook.price_of(event.object))
+        log.warning(
+            "webhook_stale_signature",
+            event_id=event.id,
+            event_name=event.name,
+            bookings_made_due=due,
+        )
 
     async def process_stored_event(self, row_id: int) -> str:
         """Handle a claimed event; its row ends processed, ignored, or failed with a retry time."""

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sessionbook.core.errors import InvalidSignature, ValidationFailed
+from sessionbook.payments.airwallex.money import MoneyError, amount_to_cents, normalise_currency
 from sessionbook.payments.airwallex.signature import is_recent, signature_matches
 
 PROVIDER = "airwallex"
@@ -187,6 +188,19 @@ def references(name: str, obj: Mapping[str, Any]) -> PaymentReferences:
         booking_ids=tuple(booking_ids),
         intent_id=intent_id,
     )
+
+
+def price_of(obj: Mapping[str, Any]) -> tuple[int, str] | None:
+    """(minor units, currency) of a payment object's `amount` and `currency`, if readable."""
+    amount = obj.get("amount")
+    currency = obj.get("currency")
+    if not isinstance(currency, str) or not isinstance(amount, int | float | str):
+        return None
+    try:
+        code = normalise_currency(currency)
+        return amount_to_cents(amount, code), code
+    except MoneyError:
+        return None
 
 
 def _text(value: object) -> str | None:
