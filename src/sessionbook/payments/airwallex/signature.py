@@ -3,8 +3,9 @@
 Documented at https://www.airwallex.com/docs/developer-tools/webhooks/listen-for-webhook-events:
 `x-timestamp` is Unix time in milliseconds, `x-signature` the hex HMAC-SHA256 digest keyed with
 the webhook's secret, of `x-timestamp` + raw request body (no separator). Airwallex mandates no
-freshness window; we reject timestamps more than `tolerance_seconds` away from now, both ways,
-so a captured request cannot be replayed later.
+freshness window, nor says whether a retry is signed afresh; we reject timestamps more than
+`tolerance_seconds` away from now, both ways, so a captured request cannot be replayed later,
+and tell that case apart (`signature_matches`) so a stale but authentic delivery is not lost.
 """
 
 from __future__ import annotations
