@@ -11,8 +11,9 @@ https://www.airwallex.com/docs/payments/reference/payment-statuses):
   the documented event for a declined card is `payment_attempt.authorization_failed`.
 - refunds start RECEIVED, then ACCEPTED, then SETTLED (or FAILED), with `refund.<status>` events;
   reusing a request_id answers 400 `duplicate_request`.
-Not documented, chosen here: the intent copies the link's `reference` into `merchant_order_id`
-and the link's `metadata`; an expired or deactivated link cannot be paid.
+Not documented, chosen here: the intent names its link in `payment_link_id` and copies the
+link's `reference` into `merchant_order_id` and the link's `metadata` (a test hook makes it
+carry none of these, as Airwallex may well do); an expired or deactivated link cannot be paid.
 """
 
 from __future__ import annotations
@@ -203,6 +204,7 @@ class AirwallexSandbox:
             merchant_order_id=link.reference,
             metadata=dict(link.metadata),
             payment_link_id=link.id,
+            names_its_link=self.store.intents_name_their_link,
         )
         self.store.intents[intent.id] = intent
         link.open_intent_id = intent.id

@@ -67,6 +67,33 @@ def hook_routes(sandbox: AirwallexSandbox) -> list[Route]:
             sandbox.store.refund_failures_pending = max(0, count)
         return JSONResponse({"count": count})
 
+    async def behaviour(request: Request) -> Response:
+        """Switch behaviours Airwallex does not document either way; reset puts them back."""
+        body = await read_json(request)
+        name_link = body.get("intents_name_their_link")
+        if name_link is not None and not isinstance(name_link, bool):
+            raise APIError(
+                400, "validation_error", "must be true or false", "intents_name_their_link"
+            )
+        age = _field(
+            body, "webhook_signed_seconds_ago", (int, Decimal), default=None, nullable=True
+        )
+        if age is not None and age < 0:
+            raise APIError(
+                400, "validation_error", "must not be negative", "webhook_signed_seconds_ago"
+            )
+        async with sandbox.lock:
+            if name_link is not None:
+                sandbox.store.intents_name_their_link = name_link
+            if age is not None:
+                sandbox.webhooks.signed_seconds_ago = float(age)
+            return JSONResponse(
+                {
+                    "intents_name_their_link": sandbox.store.intents_name_their_link,
+                    "webhook_signed_seconds_ago": sandbox.webhooks.signed_seconds_ago,
+                }
+            )
+
     async def deliveries(request: Request) -> Response:
         return JSONResponse({"items": [d.to_json() for d in sandbox.webhooks.deliveries]})
 
@@ -103,6 +130,7 @@ def hook_routes(sandbox: AirwallexSandbox) -> list[Route]:
         Route("/_sandbox/expire-tokens", expire_tokens, methods=["POST"]),
         Route("/_sandbox/pay/{link_id}", pay, methods=["POST"]),
         Route("/_sandbox/refund-failures", fail_refunds, methods=["POST"]),
+        Route("/_sandbox/behaviour", behaviour, methods=["POST"]),
         Route("/_sandbox/webhook-deliveries", deliveries, methods=["GET"]),
         Route("/_sandbox/webhook-events", events, methods=["GET"]),
         Route("/_sandbox/webhook-events/{event_id}/resend", resend, methods=["POST"]),

@@ -5,7 +5,10 @@ and .../payload-examples): an event is {id, name, account_id, data, created_at, 
 payment objects `data` is {"object": <the API object>}; it is POSTed as JSON with `x-timestamp`
 (Unix ms) and `x-signature` = hex HMAC-SHA256(secret, x-timestamp + raw body). The receiver
 must answer 200; otherwise Airwallex delivers again later. The same event keeps its id and body
-on every delivery, so receivers deduplicate by id. Each attempt is signed afresh.
+on every delivery, so receivers deduplicate by id. Whether a retry carries a fresh
+`x-timestamp` is not documented; here each attempt is signed afresh, unless a test sets
+`signed_seconds_ago` to sign deliveries as if made that long ago (a retry that reuses an old
+timestamp, or a delivery stuck in a queue).
 """
 
 from __future__ import annotations
@@ -73,6 +76,7 @@ class WebhookDispatcher:
     timeout_seconds: float
     account_id: str
     version: str
+    signed_seconds_ago: float = 0.0
     events: dict[str, EventRecord] = field(default_factory=dict)
     deliveries: list[DeliveryRecord] = field(default_factory=list)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
@@ -114,6 +118,7 @@ class WebhookDispatcher:
             task.cancel()
         self.events.clear()
         self.deliveries.clear()
+        self.signed_seconds_ago = 0.0
 
     async def _deliver(self, event: EventRecord) -> None:
         if self.url is None:
@@ -122,7 +127,8 @@ class WebhookDispatcher:
         for attempt, delay in enumerate(self.retry_delays, start=1):
             if delay > 0:
                 await asyncio.sleep(delay)
-            headers = delivery_headers(self.secret, event.body, timestamp_ms=now_ms())
+            signed_at = now_ms() - round(self.signed_seconds_ago * 1000)
+            headers = delivery_headers(self.secret, event.body, timestamp_ms=signed_at)
             try:
                 async with httpx.AsyncClient(timeout=self.timeout_seconds) as http:
                     response = await http.post(self.url, content=event.body, headers=headers)

@@ -1,9 +1,11 @@
 """Asking Airwallex whether a booking is paid: the truth a webhook only hints at.
 
-The booking's own payment link is asked first (status PAID and
-`latest_successful_payment_intent_id`), then that intent (status SUCCEEDED, amount, currency).
-An intent named by the event is looked at too, for the moment when the link has not caught up
-yet; it counts only if it was made for this booking (its link, `merchant_order_id` or
+The booking's own payment link is asked first: when it is PAID and names its
+`latest_successful_payment_intent_id`, that intent is the link's payment, whatever the intent
+itself says about where it came from (Airwallex does not document that a link's intent names
+its link). It must still be SUCCEEDED with exactly the booking's amount and currency. An intent
+named by the event is looked at too, for the moment when the link has not caught up yet; it
+counts only if it says it was made for this booking (its link, `merchant_order_id` or
 `metadata.booking_id`, all fields we set). No database access here.
 """
 
@@ -16,7 +18,7 @@ import structlog
 
 from sessionbook.bookings.models import Booking
 from sessionbook.payments.airwallex.errors import PaymentNotFound
-from sessionbook.payments.airwallex.gateway import PaymentGateway, PaymentIntent
+from sessionbook.payments.airwallex.gateway import PaymentGateway, PaymentIntent, PaymentLink
 
 log = structlog.get_logger(__name__)
 
@@ -67,6 +69,7 @@ async def check_payment(
     is an answer ("not paid"), not a failure.
     """
     candidates: list[str] = []
+    named_by_link: str | None = None
     if expected.link_id is not None:
         try:
             link = await gateway.get_payment_link(expected.link_id)
@@ -77,8 +80,9 @@ async def check_payment(
                 link_id=expected.link_id,
             )
         else:
-            if link.paid and link.latest_successful_payment_intent_id:
-                candidates.append(link.latest_successful_payment_intent_id)
+            named_by_link = paid_intent_of(link)
+            if named_by_link is not None:
+                candidates.append(named_by_link)
     if hinted_intent_id and hinted_intent_id not in candidates:
         candidates.append(hinted_intent_id)
     for intent_id in candidates:
@@ -86,7 +90,9 @@ async def check_payment(
             intent = await gateway.get_payment_intent(intent_id)
         except PaymentNotFound:
             continue
-        if not intent.succeeded or not _made_for(intent, expected):
+        # The link's own record vouches for its intent; any other must say it is ours.
+        made_for_booking = intent_id == named_by_link or _made_for(intent, expected)
+        if not intent.succeeded or not made_for_booking:
             continue
         if (intent.amount_cents, intent.currency) != (expected.amount_cents, expected.currency):
             return PaymentCheck(
@@ -99,6 +105,13 @@ async def check_payment(
             )
         return PaymentCheck(CheckOutcome.PAID, intent)
     return PaymentCheck(CheckOutcome.UNPAID)
+
+
+def paid_intent_of(link: PaymentLink) -> str | None:
+    """The intent that paid a link, by the link's own record; None while it is unpaid."""
+    if link.paid and link.latest_successful_payment_intent_id:
+        return link.latest_successful_payment_intent_id
+    return None
 
 
 def _made_for(intent: PaymentIntent, expected: ExpectedPayment) -> bool:

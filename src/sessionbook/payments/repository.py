@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, case, exists, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from sessionbook.bookings.models import Booking, BookingEvent, BookingStatus, PaymentStatus
 from sessionbook.payments.models import PaymentRefund, WebhookEvent
@@ -241,6 +242,35 @@ class PaymentRepository:
         )
         return await self._stamp_checked(due, now)
 
+    async def make_checks_due(
+        self,
+        *,
+        booking_ids: Sequence[uuid.UUID] = (),
+        price: tuple[int, str] | None = None,
+    ) -> int:
+        """Put pending bookings first in line for the next reconciliation; how many.
+
+        Those named, or else (with `price`) every pending one at that amount and currency.
+        """
+        chosen: ColumnElement[bool]
+        if booking_ids:
+            chosen = Booking.id.in_(list(booking_ids))
+        elif price is not None:
+            chosen = and_(Booking.amount_cents == price[0], Booking.currency == price[1])
+        else:
+            return 0
+        statement = (
+            update(Booking)
+            .where(
+                chosen,
+                Booking.status == BookingStatus.PENDING.value,
+                Booking.payment_link_id.is_not(None),
+            )
+            .values(payment_checked_at=None)
+            .returning(Booking.id)
+        )
+        return len((await self.session.execute(statement)).scalars().all())
+
     async def _stamp_checked(self, due: Any, now: datetime) -> list[uuid.UUID]:
         ids = list((await self.session.execute(due)).scalars().all())
         if ids:
@@ -328,3 +358,26 @@ class PaymentRepository:
         statement = select(Booking.id).where(Booking.id.in_(list(candidates)))
         found = set((await self.session.execute(statement)).scalars().all())
         return [candidate for candidate in candidates if candidate in found]
+
+    async def unpaid_links(
+        self, *, amount_cents: int, currency: str, limit: int
+    ) -> list[tuple[uuid.UUID, str]]:
+        """(booking id, link id) of bookings still waiting for money, likeliest first.
+
+        Likeliest means the same price as the payment in question, then the newest.
+        """
+        different_price = case(
+            (and_(Booking.amount_cents == amount_cents, Booking.currency == currency), 0),
+            else_=1,
+        )
+        statement = (
+            select(Booking.id, Booking.payment_link_id)
+            .where(
+                Booking.payment_status.in_(OPEN_PAYMENT_STATES),
+                Booking.payment_link_id.is_not(None),
+            )
+            .order_by(different_price, Booking.created_at.desc())
+            .limit(limit)
+        )
+        rows = (await self.session.execute(statement)).all()
+        return [(booking_id, link_id) for booking_id, link_id in rows if link_id is not None]

@@ -16,10 +16,11 @@ import structlog
 from sessionbook.bookings.models import Booking
 from sessionbook.bookings.ports import BookingNews
 from sessionbook.core.db import SERVICE, Database, utcnow
-from sessionbook.core.errors import ProviderUnavailable
+from sessionbook.core.errors import ProviderUnavailable, ValidationFailed
 from sessionbook.payments import webhook
 from sessionbook.payments.airwallex.errors import PaymentNotFound, PaymentProviderUnavailable
-from sessionbook.payments.airwallex.gateway import PaymentGateway
+from sessionbook.payments.airwallex.gateway import PaymentGateway, PaymentIntent
+from sessionbook.payments.confirmation import paid_intent_of
 from sessionbook.payments.confirmer import PaymentConfirmer
 from sessionbook.payments.reconcile import Reconciler
 from sessionbook.payments.refunds import RefundResult, Refunds
@@ -27,6 +28,10 @@ from sessionbook.payments.repository import PaymentRepository
 from sessionbook.payments.webhook import EventKind, IncomingEvent, PaymentReferences
 
 log = structlog.get_logger(__name__)
+
+# How many unpaid bookings' links an unmatched payment is compared with; past that, the sweep
+# finds the payment from each booking's own link.
+LINKS_ASKED_PER_UNMATCHED_PAYMENT = 10
 
 
 @dataclass(frozen=True)
@@ -101,13 +106,17 @@ class PaymentService:
         not be asked; the event is then kept as failed for the redelivery or the sweep.
         """
         now = self.clock()
-        webhook.verify_delivery(
-            self.webhook_secret,
-            timestamp,
-            signature,
-            raw_body,
-            now_ms=int(now.timestamp() * 1000),
-        )
+        try:
+            webhook.verify_delivery(
+                self.webhook_secret,
+                timestamp,
+                signature,
+                raw_body,
+                now_ms=int(now.timestamp() * 1000),
+            )
+        except webhook.StaleDelivery:
+            await self._recheck_soon(raw_body)
+            raise
         event = webhook.parse_event(raw_body)
         async with self.database.transaction(SERVICE) as session:
             repository = PaymentRepository(session)
@@ -130,6 +139,33 @@ class PaymentService:
             log.info("webhook_repeat", event_id=event.id, event_name=event.name)
             return WebhookReceipt(event.id, "repeat")
         return WebhookReceipt(event.id, await self.process_stored_event(row_id))
+
+    async def _recheck_soon(self, raw_body: bytes) -> None:
+        """After an authentic but stale delivery: its booking goes first in the next sweep.
+
+        The delivery itself stays refused and unstored (a replay and a retry signed with its
+        first timestamp look alike); the sweep then asks Airwallex, which is the truth anyway.
+        Only our database is read here: the booking from the ids we gave Airwallex, or, for
+        a payment that names none, every pending booking at its price.
+        """
+        try:
+            event = webhook.parse_event(raw_body)
+        except ValidationFailed:
+            return
+        references = webhook.references(event.name, event.object)
+        booking_id = await self._find_booking(references, ask_provider=False)
+        async with self.database.transaction(SERVICE) as session:
+            repository = PaymentRepository(session)
+            if booking_id is not None:
+                due = await repository.make_checks_due(booking_ids=[booking_id])
+            else:
+                due = await repository.make_checks_due(price=webhook.price_of(event.object))
+        log.warning(
+            "webhook_stale_signature",
+            event_id=event.id,
+            event_name=event.name,
+            bookings_made_due=due,
+        )
 
     async def process_stored_event(self, row_id: int) -> str:
         """Handle a claimed event; its row ends processed, ignored, or failed with a retry time."""
@@ -244,7 +280,32 @@ class PaymentService:
                 "metadata": intent.metadata,
             },
         )
-        return await self._find_booking(from_intent, ask_provider=False)
+        found = await self._find_booking(from_intent, ask_provider=False)
+        if found is None and intent.succeeded:
+            found = await self._booking_whose_link_names(intent)
+        return found
+
+    async def _booking_whose_link_names(self, intent: PaymentIntent) -> uuid.UUID | None:
+        """The booking whose own link reports this intent as its successful payment.
+
+        For an intent that names no link or id of ours: Airwallex documents neither on the
+        intents its payment pages make, while the link's record names its payment.
+        """
+        async with self.database.transaction(SERVICE) as session:
+            candidates = await PaymentRepository(session).unpaid_links(
+                amount_cents=intent.amount_cents,
+                currency=intent.currency,
+                limit=LINKS_ASKED_PER_UNMATCHED_PAYMENT,
+            )
+        for booking_id, link_id in candidates:
+            try:
+                link = await self.gateway.get_payment_link(link_id)
+            except PaymentNotFound:
+                continue
+            if paid_intent_of(link) == intent.id:
+                log.info("payment_matched_by_link", booking_id=str(booking_id), link_id=link_id)
+                return booking_id
+        return None
 
     # -- confirming payments -------------------------------------------------------------
 

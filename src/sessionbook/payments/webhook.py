@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sessionbook.core.errors import InvalidSignature, ValidationFailed
-from sessionbook.payments.airwallex.signature import verify
+from sessionbook.payments.airwallex.money import MoneyError, amount_to_cents, normalise_currency
+from sessionbook.payments.airwallex.signature import is_recent, signature_matches
 
 PROVIDER = "airwallex"
 SIGNATURE_TOLERANCE_SECONDS = 300
@@ -86,6 +87,16 @@ def event_object(payload: Mapping[str, Any]) -> Mapping[str, Any]:
     return found if isinstance(found, Mapping) else {}
 
 
+class StaleDelivery(InvalidSignature):
+    """Signed with our secret, but at a time outside the tolerance: refused all the same.
+
+    Airwallex does not say whether its retries are signed afresh; if one reuses the first
+    attempt's `x-timestamp` it lands here, so the service keeps the event for the sweep.
+    """
+
+    default_message = "The webhook signature is too old."
+
+
 def verify_delivery(
     secret: str,
     timestamp: str | None,
@@ -96,17 +107,15 @@ def verify_delivery(
 ) -> None:
     """Raise InvalidSignature unless the body is signed with our secret, recently.
 
-    Checked on the raw bytes before any parsing, so an unsigned body is never even decoded.
+    A right signature on an old or future timestamp raises StaleDelivery (a kind of
+    InvalidSignature). Checked on the raw bytes before any parsing, so an unsigned body is
+    never even decoded.
     """
-    if not verify(
-        secret,
-        timestamp,
-        signature,
-        raw_body,
-        now_ms=now_ms,
-        tolerance_seconds=SIGNATURE_TOLERANCE_SECONDS,
-    ):
+    if not signature_matches(secret, timestamp, signature, raw_body):
         raise InvalidSignature()
+    assert timestamp is not None
+    if not is_recent(timestamp, now_ms=now_ms, tolerance_seconds=SIGNATURE_TOLERANCE_SECONDS):
+        raise StaleDelivery()
 
 
 def _reject_constant(name: str) -> Any:
@@ -179,6 +188,19 @@ def references(name: str, obj: Mapping[str, Any]) -> PaymentReferences:
         booking_ids=tuple(booking_ids),
         intent_id=intent_id,
     )
+
+
+def price_of(obj: Mapping[str, Any]) -> tuple[int, str] | None:
+    """(minor units, currency) of a payment object's `amount` and `currency`, if readable."""
+    amount = obj.get("amount")
+    currency = obj.get("currency")
+    if not isinstance(currency, str) or not isinstance(amount, int | float | str):
+        return None
+    try:
+        code = normalise_currency(currency)
+        return amount_to_cents(amount, code), code
+    except MoneyError:
+        return None
 
 
 def _text(value: object) -> str | None:

@@ -5,10 +5,11 @@ adapter converts to the provider's decimal amounts. The booking id is the only k
 provider (as `reference` and `metadata.booking_id`); the booking token never leaves us.
 
 How a payment made through a link is traced back (Airwallex, API reference
-https://www.airwallex.com/docs/api/payments/payment_links and payment_intents):
-the Payment Intent created by the hosted page carries `payment_link_id`; the link itself reports
-`status` UNPAID/PAID and `latest_successful_payment_intent_id`. So "was this booking paid?" is
-answered by `get_payment_link(link_id)` and then `get_payment_intent(...)` for amount/currency.
+https://www.airwallex.com/docs/api/payments/payment_links and payment_intents): the link
+reports `status` UNPAID/PAID and `latest_successful_payment_intent_id`. Whether the Payment
+Intent made by the hosted page names its link (`payment_link_id`) or copies our reference or
+metadata is not documented, so nothing depends on it: "was this booking paid?" is answered by
+`get_payment_link(link_id)` and then `get_payment_intent(...)` for status, amount and currency.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class PaymentLink:
 
 @dataclass(frozen=True)
 class PaymentIntent:
-    """One payment; `payment_link_id` says which link's page created it."""
+    """One payment; `payment_link_id`, when Airwallex fills it, names the link that made it."""
 
     id: str
     status: str

@@ -3,8 +3,9 @@
 Field names follow the API reference (https://www.airwallex.com/docs/api, OpenAPI spec in
 github.com/airwallex/airwallex-openapi): PaymentLink {id, url, amount, currency, status
 UNPAID|PAID, active, reference, metadata, expires_at, latest_successful_payment_intent_id},
-PaymentIntent {id, amount, currency, status, merchant_order_id, metadata, payment_link_id,
-created_at}, Refund {id, request_id, payment_intent_id, amount, currency, status}.
+PaymentIntent {id, amount, currency, status, merchant_order_id, metadata, created_at, and
+`payment_link_id`, which the reference does not promise on an intent made by a link},
+Refund {id, request_id, payment_intent_id, amount, currency, status}.
 Airwallex writes times like "2021-08-17T11:00:00+0000" or "...+00:00".
 """
 
