@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -9,10 +11,12 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from sqlalchemy import update
+from typer.testing import CliRunner, Result
 
 from sessionbook.admin.auth import ADMIN_ACCOUNT, DeviceSigner
 from sessionbook.admin.models import AdminSessionRecord
 from sessionbook.admin.pages import AdminSite
+from sessionbook.cli.main import app
 from sessionbook.core.db import ADMIN, Database
 from tests.conftest import DatabaseUnderTest, RunningServer, run_server
 from tests.operations.support import ADMIN_PASSWORD, ADMIN_SETTINGS, csrf_of, sign_in
@@ -250,3 +254,32 @@ async def test_a_forged_known_device_cookie_does_not_skip_the_account_limit(
         second.cookies.set("sb_admin_device", forged, path="/admin")
         answer = await sign_in(second, password=ADMIN_PASSWORD)
     assert answer.status_code == 429
+
+
+async def sessionbook(test_db: DatabaseUnderTest, *args: str) -> Result:
+    """The CLI against the test database, as the application's login would run it."""
+    env = {"DATABASE_URL": test_db.app_url, "COACH_TIMEZONE": "Europe/London", "LOG_LEVEL": "error"}
+    # In a worker thread: the command runs its own event loop, as it does from a shell.
+    return await asyncio.to_thread(CliRunner().invoke, app, list(args), env=env)
+
+
+async def test_the_cli_lists_and_revokes_admin_sessions(
+    browser: httpx.AsyncClient, test_db: DatabaseUnderTest
+) -> None:
+    await sign_in(browser)
+    mine = next(
+        public_id
+        for public_id, row in (await session_rows(browser)).items()
+        if "this session" in row
+    )
+
+    listed = await sessionbook(test_db, "admin", "sessions", "--json")
+    assert listed.exit_code == 0, listed.output
+    assert mine in {row["id"] for row in json.loads(listed.stdout)}
+    revoked = await sessionbook(test_db, "admin", "sessions", "--revoke", mine)
+    again = await sessionbook(test_db, "admin", "sessions", "--revoke", mine)
+
+    assert revoked.exit_code == 0, revoked.output
+    assert (await browser.get("/admin")).status_code == 303
+    assert again.exit_code == 1
+    assert "no live admin session" in again.output
