@@ -9,6 +9,7 @@ import re
 import secrets
 import time
 import uuid
+import zlib
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -106,10 +107,14 @@ async def pay(client: httpx.AsyncClient, sandbox_root: str, created: dict[str, A
 def with_changed_payload(cookie: str, **changes: Any) -> str:
     """The signed cookie with its payload changed but its timestamp and signature kept.
 
-    Still well-formed, so only the signature check can refuse it.
+    Still well-formed, so only the signature check can refuse it. itsdangerous marks a
+    zlib-compressed payload with a leading "."; the forgery is written uncompressed, which
+    it reads just as well.
     """
-    payload_part, timestamp, signature = cookie.split(".")
-    payload = json.loads(base64.urlsafe_b64decode(payload_part + "=" * (-len(payload_part) % 4)))
+    compressed = cookie.startswith(".")
+    payload_part, timestamp, signature = cookie.removeprefix(".").split(".")
+    raw = base64.urlsafe_b64decode(payload_part + "=" * (-len(payload_part) % 4))
+    payload = json.loads(zlib.decompress(raw) if compressed else raw)
     payload.update(changes)
     encoded = base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode())
     return f"{encoded.rstrip(b'=').decode()}.{timestamp}.{signature}"

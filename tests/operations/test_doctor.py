@@ -419,5 +419,5 @@ async def test_the_tables_owner_as_login_is_refused_on_postgresql(
     assert owner.startswith("FAIL")
     assert "is a superuser" in owner
     assert "owns the tables (" in owner
-    assert "bookings" in owner
+    assert "alembic_version" in owner  # the first few tables by name are shown
     assert line(result, "database migrations").startswith("ok")

@@ -55,7 +55,7 @@ def test_admin_is_enabled_only_by_a_password_hash() -> None:
 def test_a_session_cookie_is_refused_when_forged_stale_or_for_an_old_password() -> None:
     signer = SessionSigner(SECRET)
     current = fingerprint(hash_password("first password here"))
-    session = AdminSession.signed_in(current, now=1000.0)
+    session = AdminSession.signed_in(current, "a-session-secret", now=1000.0)
     cookie = signer.dumps(session)
 
     assert signer.loads(cookie, current, now=1001.0) == session
@@ -77,7 +77,7 @@ def test_a_session_cookie_older_than_a_working_day_is_refused_whatever_it_claims
     signed_at = time.time() - SESSION_SECONDS - 5
     monkeypatch.setattr("itsdangerous.timed.time", SimpleNamespace(time=lambda: signed_at))
     # `exp` says it is still good: only the signed timestamp shows how old the cookie is.
-    cookie = signer.dumps(AdminSession.signed_in(current, now=time.time()))
+    cookie = signer.dumps(AdminSession.signed_in(current, "a-session-secret", now=time.time()))
     monkeypatch.undo()
 
     assert signer.loads(cookie, current) is None

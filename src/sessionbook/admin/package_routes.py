@@ -14,14 +14,16 @@ from fastapi.responses import RedirectResponse, Response
 from sessionbook.admin.auth import AdminSession
 from sessionbook.admin.package_forms import PackageForm
 from sessionbook.admin.pages import AdminSite
-from sessionbook.admin.routes import checked_form, require_admin
+from sessionbook.admin.routes import ADMIN_DEPENDENCIES, checked_form, require_admin
 from sessionbook.catalog.defaults import SANDBOX_EVENT_TYPES
 from sessionbook.catalog.models import Package
 from sessionbook.catalog.routes import CatalogDep
 from sessionbook.catalog.service import ChangeAuthor, PackageNotFound, PackageRefused
 from sessionbook.http.deps import ClientAddressDep
 
-router = APIRouter(prefix="/admin/packages", include_in_schema=False)
+router = APIRouter(
+    prefix="/admin/packages", include_in_schema=False, dependencies=ADMIN_DEPENDENCIES
+)
 
 DONE = {
     "created": "The package was created.",

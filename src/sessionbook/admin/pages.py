@@ -1,10 +1,10 @@
-"""The admin pages' plumbing: templates and filters, the session cookie, the CSRF check."""
+"""The admin pages' plumbing: templates and filters, the session cookies, the CSRF check."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,14 +15,20 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from sessionbook.admin.auth import (
+    ADMIN_ACCOUNT,
     ANONYMOUS_SECONDS,
+    DEVICE_COOKIE,
+    DEVICE_SECONDS,
     SESSION_COOKIE,
     SESSION_SECONDS,
     AdminSession,
+    DeviceSigner,
     SessionSigner,
     fingerprint,
 )
+from sessionbook.admin.login_throttle import LoginThrottle
 from sessionbook.admin.service import AdminService
+from sessionbook.admin.session_store import AdminSessions
 from sessionbook.core.money import format_money
 from sessionbook.core.settings import Settings
 from sessionbook.http.csrf import request_is_ours, site_origin
@@ -60,6 +66,9 @@ class AdminSite:
     settings: Settings
     service: AdminService
     signer: SessionSigner
+    devices: DeviceSigner
+    sessions: AdminSessions
+    throttle: LoginThrottle
     password_hash: str
     templates: Environment
 
@@ -89,9 +98,16 @@ class AdminSite:
             settings=settings,
             service=service,
             signer=SessionSigner(settings.session_secret),
+            devices=DeviceSigner(settings.session_secret),
+            sessions=AdminSessions(service.database, lifetime=timedelta(seconds=SESSION_SECONDS)),
+            throttle=LoginThrottle(service.database),
             password_hash=settings.admin_password_hash,
             templates=environment,
         )
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.settings.coach_timezone)
 
     @property
     def password_fingerprint(self) -> str:
@@ -104,11 +120,32 @@ class AdminSite:
         return not (parts.scheme == "http" and (parts.hostname or "") in _LOOPBACK_HOSTS)
 
     def session(self, request: Request) -> AdminSession | None:
+        """The session the cookie claims, signature checked; not yet whether it was ended."""
         return self.signer.loads(request.cookies.get(SESSION_COOKIE), self.password_fingerprint)
 
     def signed_in(self, request: Request) -> AdminSession | None:
-        session = self.session(request)
-        return session if session is not None and session.authenticated else None
+        """The session `routes.verify_admin_session` found live on the server for this request."""
+        session: AdminSession | None = getattr(request.state, "admin_session", None)
+        return session
+
+    def signed_in_id(self, request: Request) -> str | None:
+        """The public id of this request's live session, to tell it apart in the list."""
+        public_id: str | None = getattr(request.state, "admin_session_id", None)
+        return public_id
+
+    def known_device(self, request: Request) -> bool:
+        return self.devices.recognises(request.cookies.get(DEVICE_COOKIE), ADMIN_ACCOUNT)
+
+    def set_known_device(self, response: Response) -> None:
+        response.set_cookie(
+            DEVICE_COOKIE,
+            self.devices.dumps(ADMIN_ACCOUNT),
+            max_age=DEVICE_SECONDS,
+            path=COOKIE_PATH,
+            secure=self.secure_cookies,
+            httponly=True,
+            samesite="strict",
+        )
 
     def set_session(self, response: Response, session: AdminSession) -> None:
         response.set_cookie(

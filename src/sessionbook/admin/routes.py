@@ -1,29 +1,47 @@
-"""The /admin pages: sign in, the dashboard, search, a booking's story and confirmed actions.
+"""The /admin pages: sign in and out, sessions, the dashboard, search, a booking's story, actions.
 
 Thin like every route: check the session (and, on POST, the CSRF token and origin), call one
 `AdminService` method, render. The router exists only when ADMIN_PASSWORD_HASH is configured.
+Every admin router carries `ADMIN_DEPENDENCIES`, which checks the session on the server once
+per request; a router without it has nobody signed in (it fails closed).
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from sessionbook.admin.auth import AdminSession, verify_password
+from sessionbook.admin.auth import ADMIN_ACCOUNT, AdminSession, verify_password
 from sessionbook.admin.pages import ADMIN_DIR, CSRF_FIELD, STATIC_PREFIX, AdminSite
 from sessionbook.admin.service import LAPSING_WITHIN, AdminService
 from sessionbook.admin.views import BookingDetail
 from sessionbook.core.errors import ServiceError
 from sessionbook.core.settings import Settings
-from sessionbook.http.deps import ClientAddressDep, LimitsDep, SettingsDep
-from sessionbook.http.ratelimit import LIMITS
+from sessionbook.http.deps import ClientAddressDep, SettingsDep
 from sessionbook.payments.airwallex.money import MoneyError, amount_to_cents
 
-router = APIRouter(prefix="/admin", include_in_schema=False)
+
+async def verify_admin_session(request: Request) -> None:
+    """Who is signed in: a cookie signed by us whose session row is live (not ended, revoked
+    or expired). Found once per request and kept on `request.state` for `AdminSite.signed_in`.
+    """
+    site: AdminSite = request.app.state.admin
+    claimed = site.session(request)
+    if claimed is None or not claimed.authenticated or claimed.secret is None:
+        return
+    record = await site.sessions.find(claimed.secret)
+    if record is not None:
+        request.state.admin_session = claimed
+        request.state.admin_session_id = record.public_id
+
+
+ADMIN_DEPENDENCIES = [Depends(verify_admin_session)]
+router = APIRouter(prefix="/admin", include_in_schema=False, dependencies=ADMIN_DEPENDENCIES)
 
 ACTIONS = {
     "refund": "Refund",
@@ -87,9 +105,7 @@ async def login_form(request: Request) -> Response:
 
 
 @router.post("/login")
-async def login(
-    request: Request, settings: SettingsDep, limits: LimitsDep, address: ClientAddressDep
-) -> Response:
+async def login(request: Request, settings: SettingsDep, address: ClientAddressDep) -> Response:
     site = _site(request)
     session = site.session(request)
     form = {key: str(value) for key, value in (await request.form()).items()}
@@ -97,18 +113,34 @@ async def login(
     if session is None or not site.request_is_ours(request, session, form.get(CSRF_FIELD)):
         return _login_again(site, fresh, "Your sign-in page expired. Please try again.", 403)
     if settings.rate_limits_enabled:
-        wait = await limits.hit(f"admin_login:{address}", LIMITS["admin_login"])
+        # Counted before the password is checked, and answered the same whatever the password:
+        # a locked-out attempt learns nothing about it.
+        account = None if site.known_device(request) else ADMIN_ACCOUNT
+        wait = await site.throttle.begin_attempt(address, account)
         if wait is not None:
-            message = f"Too many sign-in attempts. Please wait {wait} seconds."
-            response = _login_again(site, session, message, 429)
-            response.headers["Retry-After"] = str(wait)
-            return response
+            return _locked_out(site, session, wait)
     # argon2 is deliberately slow: keep it off the event loop.
     password = form.get("password", "")
     if not await asyncio.to_thread(verify_password, site.password_hash, password):
         return _login_again(site, session, "That password is not right.", 401)
+    if settings.rate_limits_enabled:
+        await site.throttle.succeeded(address)
+    user_agent = request.headers.get("user-agent", "")
+    secret, _record = await site.sessions.open(client_address=address, user_agent=user_agent)
     response = RedirectResponse("/admin", status_code=303)
-    site.set_session(response, AdminSession.signed_in(site.password_fingerprint))
+    site.set_session(response, AdminSession.signed_in(site.password_fingerprint, secret))
+    site.set_known_device(response)
+    return response
+
+
+def _locked_out(site: AdminSite, session: AdminSession, wait_seconds: int) -> Response:
+    until = datetime.fromtimestamp(site.throttle.clock().timestamp() + wait_seconds, UTC)
+    message = (
+        "Too many sign-in attempts. Please try again after "
+        f"{until.astimezone(site.zone):%H:%M:%S} ({wait_seconds} s from now)."
+    )
+    response = _login_again(site, session, message, 429)
+    response.headers["Retry-After"] = str(wait_seconds)
     return response
 
 
@@ -122,10 +154,52 @@ def _login_again(site: AdminSite, session: AdminSession, message: str, status: i
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    site, _session, _form = await checked_form(request)
+    site, session, _form = await checked_form(request)
+    if session.secret is not None:
+        await site.sessions.end(session.secret)
     response = RedirectResponse("/admin/login", status_code=303)
     site.clear_session(response)
     return response
+
+
+SESSIONS_DONE = {
+    "revoked": "The session was revoked.",
+    "others": "Every other session was signed out.",
+    "missing": "That session had already ended.",
+}
+
+
+@router.get("/sessions")
+async def session_list(request: Request) -> Response:
+    site, session = require_admin(request)
+    done = SESSIONS_DONE.get(request.query_params.get("done", ""))
+    context = {
+        "sessions": await site.sessions.active(),
+        "current_id": site.signed_in_id(request),
+        "notice": ("ok", done) if done else None,
+    }
+    return site.page("sessions.html", context, session=session)
+
+
+@router.post("/sessions/others/revoke")
+async def revoke_other_sessions(request: Request) -> Response:
+    site, _session, _form = await checked_form(request)
+    current_id = site.signed_in_id(request)
+    assert current_id is not None  # checked_form passed: this request has a live session
+    await site.sessions.revoke_all_but(current_id)
+    return RedirectResponse("/admin/sessions?done=others", status_code=303)
+
+
+@router.post("/sessions/{public_id}/revoke")
+async def revoke_session(request: Request, public_id: str) -> Response:
+    site, _session, _form = await checked_form(request)
+    revoked = await site.sessions.revoke(public_id[:32])
+    if public_id == site.signed_in_id(request):
+        response = RedirectResponse("/admin/login", status_code=303)
+        site.clear_session(response)
+        return response
+    done = "revoked" if revoked else "missing"
+    return RedirectResponse(f"/admin/sessions?done={done}", status_code=303)
 
 
 @router.get("")

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
+from sessionbook.admin.models import AdminSessionRecord
 from sessionbook.admin.service import AdminService
 from sessionbook.admin.views import (
     BookingDetail,
@@ -315,3 +316,59 @@ def new_session_secret() -> None:
     import secrets
 
     typer.echo(secrets.token_urlsafe(48))
+
+
+@admin_app.command("sessions")
+def admin_sessions(
+    revoke: Annotated[
+        str | None, typer.Option("--revoke", help="Sign out the session with this id.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List the signed-in admin sessions, or revoke one (it is signed out at its next click)."""
+    from datetime import timedelta
+
+    from sessionbook.admin.auth import SESSION_SECONDS
+    from sessionbook.admin.session_store import AdminSessions
+
+    async def use(service: AdminService) -> tuple[bool, Sequence[AdminSessionRecord]]:
+        sessions = AdminSessions(service.database, lifetime=timedelta(seconds=SESSION_SECONDS))
+        revoked = await sessions.revoke(revoke) if revoke is not None else False
+        return revoked, await sessions.active()
+
+    (revoked, active), settings = _run(use)
+    if revoke is not None:
+        if not revoked:
+            typer.echo(f"no live admin session with id {revoke}", err=True)
+            raise typer.Exit(code=1)
+        typer.echo(f"revoked admin session {revoke}")
+        return
+    if as_json:
+        typer.echo(json.dumps([_session_summary(s) for s in active], indent=2))
+        return
+    zone = ZoneInfo(settings.coach_timezone)
+    rows = [
+        [
+            s.public_id,
+            _when(s.created_at, zone),
+            _when(s.last_seen_at, zone),
+            s.client_address,
+            _clip(s.user_agent, 40),
+        ]
+        for s in active
+    ]
+    typer.echo(table(rows, ["id", "signed in", "last seen", "address", "browser"]))
+
+
+def _session_summary(session: AdminSessionRecord) -> dict[str, str]:
+    def utc(moment: datetime) -> str:
+        return moment.isoformat().replace("+00:00", "Z")
+
+    return {
+        "id": session.public_id,
+        "createdAt": utc(session.created_at),
+        "lastSeenAt": utc(session.last_seen_at),
+        "expiresAt": utc(session.expires_at),
+        "clientAddress": session.client_address,
+        "userAgent": session.user_agent,
+    }

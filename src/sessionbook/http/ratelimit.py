@@ -35,7 +35,6 @@ LIMITS: dict[str, Limit] = {
     "schedule": Limit(20, 60),
     "manage": Limit(20, 60),
     "bad_token": Limit(20, 600),
-    "admin_login": Limit(5, 300),
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sessionbook.admin.models import AdminLoginCounter, AdminSessionRecord
 from sessionbook.bookings.models import Booking, BookingEvent, BookingSession
 from sessionbook.catalog.models import Package, PackageChange
 from sessionbook.core.db import Base
@@ -12,6 +13,8 @@ from sessionbook.scheduling.models import SlotClaim
 metadata = Base.metadata
 
 __all__ = [
+    "AdminLoginCounter",
+    "AdminSessionRecord",
     "Booking",
     "BookingEvent",
     "BookingSession",
