@@ -158,7 +158,10 @@ class CoachChanges:
             repository = CoachChangeRepository(session)
             if not await repository.claim_mark(COMPARE_MARK, now=now, every=self.compare_every):
                 return 0
-            uids = [s.cal_uid for s in await repository.upcoming_sessions(now=now, limit=self.compare_batch)]
+            uids = [
+                s.cal_uid
+                for s in await repository.upcoming_sessions(now=now, limit=self.compare_batch)
+            ]
         changed = 0
         for uid in uids:
             try:
@@ -216,7 +219,11 @@ class CoachChanges:
     ) -> bool:
         async with self.lease_keeper.locked(SERVICE, booking_id) as (repos, booking, now):
             current = await repos.bookings.session_by_id(booking_id, session_id)
-            if current is None or current.state != SessionState.BOOKED or current.cal_uid != cal_uid:
+            if (
+                current is None
+                or current.state != SessionState.BOOKED
+                or current.cal_uid != cal_uid
+            ):
                 return False  # changed meanwhile by someone else: theirs is the word
             if lease_active(booking, now):
                 raise _Retry("booking_being_changed")

@@ -1,4 +1,4 @@
-"""Every SQL statement of coach changes: stored Cal.com deliveries, sweep marks, upcoming sessions."""
+"""Every SQL statement of coach changes: stored Cal.com deliveries, sweep marks, sessions."""
 
 from __future__ import annotations
 
@@ -42,7 +42,9 @@ class CoachChangeRepository:
         )
         await self.session.execute(statement)
 
-    async def claim_event(self, event_key: str, *, now: datetime, lease_until: datetime) -> int | None:
+    async def claim_event(
+        self, event_key: str, *, now: datetime, lease_until: datetime
+    ) -> int | None:
         """Take a delivered event unless it is done or leased by another processor."""
         statement = (
             update(CalendarWebhookEvent)
