@@ -86,10 +86,21 @@ class Services:
             # Before the emails, so a booking adopted here gets its confirmation in this pass.
             ("scheduling_recovered", recovery.recover_lapsed),
             ("calendar_cancelled", recovery.cancel_for_cancelled),
+            *self._coach_duties(),
             # Last: reminders are queued, then everything due (the news above included) is sent.
             ("reminders_queued", self.notifications.queue_reminders),
             ("lapse_warnings_queued", self.notifications.queue_lapse_warnings),
             ("emails_sent", self.notifications.deliver_due),
+        ]
+
+    def _coach_duties(self) -> list[SweepDuty]:
+        # Before the emails, so the customer hears of a coach's change in this pass.
+        coach = self.scheduling.coach_changes
+        if coach is None:
+            return []
+        return [
+            ("calendar_webhooks_retried", coach.retry_events),
+            ("calendar_compared", coach.compare_upcoming),
         ]
 
     async def aclose(self) -> None:
@@ -134,6 +145,8 @@ def build_services(settings: Settings) -> Services:
         calendar=calendar,
         news=news,
         refunds=payments,
+        coach_news=news,
+        calendar_webhook_secret=settings.calendar_webhook_secret,
         cancellation_cutoff=timedelta(hours=settings.cancellation_cutoff_hours),
     )
     services = Services(
@@ -301,5 +314,7 @@ def _mount_cal_sandbox(app: FastAPI, settings: Settings) -> None:
             weekly_hours=SANDBOX_WEEKLY_HOURS,
             public_base_url=settings.site_url + CAL_SANDBOX_PATH,
             first_booking_id=random.randint(*_SANDBOX_FIRST_IDS),
+            webhook_url=settings.site_url + "/functions/v1/calendar-webhook",
+            webhook_secret=settings.calendar_webhook_secret,
         ),
     )

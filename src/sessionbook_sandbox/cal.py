@@ -12,6 +12,10 @@ Mount it anywhere (the main app uses /sandbox/cal); the client's base URL is the
 - GET  /v2/event-types/{id}              2024-06-14, auth required
 - GET  /video/{uid}                      the sandbox meeting room a booking's link points to
 
+The coach (not Cal.com's API; see `cal_coach`): POST /_sandbox/bookings/{uid}/cancel and
+/reschedule, GET /_sandbox/webhooks, and the page GET /coach; each change posts Cal.com's signed
+webhook to `webhook_url`.
+
 Test hooks (not Cal.com's): POST /_sandbox/faults, DELETE /_sandbox/faults,
 GET /_sandbox/bookings, GET /_sandbox/requests, POST /_sandbox/clock, POST /_sandbox/reset.
 
@@ -41,6 +45,7 @@ from sessionbook_sandbox.cal_availability import (
     day_key,
     format_in_zone,
 )
+from sessionbook_sandbox.cal_coach import CalWebhooks, install_coach
 from sessionbook_sandbox.cal_hooks import install_hooks
 from sessionbook_sandbox.cal_http import (
     CalHttpError,
@@ -106,6 +111,8 @@ def create_cal_sandbox(
     rate_limit_per_minute: int | None = None,
     clock: Clock | None = None,
     first_booking_id: int = 1,
+    webhook_url: str | None = None,
+    webhook_secret: str | None = None,
 ) -> FastAPI:
     """The Cal.com stand-in as an ASGI app.
 
@@ -114,6 +121,8 @@ def create_cal_sandbox(
     (Cal.com: 120 per API key); off by default so that test suites are not throttled.
     `clock` replaces the wall clock (tests of DST dates); POST /_sandbox/clock overrides both.
     `first_booking_id` lets a stand-in restarted in front of a kept database avoid old ids.
+    `webhook_url` receives the coach's cancellations and moves (see `cal_coach`), signed with
+    `webhook_secret` as Cal.com signs them.
     """
     if not api_key:
         raise ValueError("the Cal.com sandbox needs an API key to check")
@@ -309,6 +318,7 @@ def create_cal_sandbox(
         )
 
     install_hooks(app, store, limiter)
+    install_coach(app, store, CalWebhooks(url=webhook_url, secret=webhook_secret))
     return app
 
 

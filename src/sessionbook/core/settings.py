@@ -25,6 +25,7 @@ SANDBOX_AIRWALLEX_CLIENT_ID = "sandbox-client-id"
 SANDBOX_AIRWALLEX_API_KEY = "sandbox-api-key"
 SANDBOX_WEBHOOK_SECRET = "sandbox-webhook-secret"  # noqa: S105 - public sandbox value
 SANDBOX_CAL_API_KEY = "cal_sandbox_key"
+SANDBOX_CAL_WEBHOOK_SECRET = "sandbox-cal-webhook-secret"  # noqa: S105 - public sandbox value
 SANDBOX_EVENT_TYPE_IDS: dict[PackageId, int] = {
     "discovery": 1001,
     "single": 1002,
@@ -62,6 +63,7 @@ class Settings(BaseSettings):
     airwallex_webhook_secret: OptionalSecret
     cal_api_url: str = "https://api.cal.com/v2"
     cal_api_key: OptionalSecret
+    cal_webhook_secret: OptionalSecret
     cal_discovery_event_type_id: int | None = None
     cal_single_event_type_id: int | None = None
     cal_monthly_event_type_id: int | None = None
@@ -116,6 +118,7 @@ class Settings(BaseSettings):
         "airwallex_api_key",
         "airwallex_webhook_secret",
         "cal_api_key",
+        "cal_webhook_secret",
         "redis_url",
         "catalog",
         "admin_password_hash",
@@ -217,6 +220,16 @@ class Settings(BaseSettings):
     def webhook_secret(self) -> str:
         """The secret webhooks are verified with: the configured one, or the sandbox's."""
         return self.airwallex_webhook_secret or SANDBOX_WEBHOOK_SECRET
+
+    @property
+    def calendar_webhook_secret(self) -> str | None:
+        """The secret Cal.com's webhooks are verified with; None turns the route off.
+
+        The stand-in signs with a fixed sandbox secret, so the loop works with nothing set.
+        """
+        if self.cal_webhook_secret is not None:
+            return self.cal_webhook_secret
+        return None if self.calendar_live else SANDBOX_CAL_WEBHOOK_SECRET
 
     def event_type_id(self, package_id: PackageId) -> int:
         configured: int | None = getattr(self, f"cal_{package_id}_event_type_id")

@@ -16,7 +16,15 @@ BOOKING_CONFIRMED = "booking_confirmed"
 BOOKING_EXPIRED = "booking_expired"
 BOOKING_REMINDER = "booking_reminder"
 SESSIONS_LAPSING = "sessions_lapsing"
-KINDS = (PAYMENT_RECEIVED, BOOKING_CONFIRMED, BOOKING_EXPIRED, BOOKING_REMINDER, SESSIONS_LAPSING)
+SESSION_CANCELLED_BY_COACH = "session_cancelled_by_coach"
+KINDS = (
+    PAYMENT_RECEIVED,
+    BOOKING_CONFIRMED,
+    BOOKING_EXPIRED,
+    BOOKING_REMINDER,
+    SESSIONS_LAPSING,
+    SESSION_CANCELLED_BY_COACH,
+)
 
 
 class Obsolete(Exception):
@@ -103,6 +111,15 @@ def render(
             f"you still have {remaining} session(s) of your {title} to book. Sessions not "
             f"booked by {_when(until, zone)} lapse. Pick your times with the booking link "
             "you were given when you booked."
+        )
+    elif kind == SESSION_CANCELLED_BY_COACH:
+        start_text = payload.get("start")
+        when = _when(datetime.fromisoformat(str(start_text)), zone) if start_text else "soon"
+        subject = f"Your coach cancelled your {title} on {when}"
+        body = (
+            f"your coach had to cancel your {title} on {when}. The session is credited back "
+            "to your booking, nothing is lost: pick a new time with the booking link you were "
+            "given when you booked."
         )
     elif kind in (BOOKING_CONFIRMED, BOOKING_REMINDER):
         session = _session_of(booking, sessions, payload, now)

@@ -24,6 +24,7 @@ from sessionbook.notifications.messages import (
     BOOKING_EXPIRED,
     BOOKING_REMINDER,
     PAYMENT_RECEIVED,
+    SESSION_CANCELLED_BY_COACH,
     SESSIONS_LAPSING,
 )
 from sessionbook.notifications.models import OutboxMessage
@@ -134,6 +135,22 @@ async def enqueue_sessions_lapsing(session: AsyncSession, booking: Booking, rema
     )
 
 
+async def enqueue_session_cancelled_by_coach(
+    session: AsyncSession, booking: Booking, booking_session: BookingSession
+) -> bool:
+    """After the coach cancelled a session in Cal.com: once per session."""
+    return await enqueue(
+        session,
+        booking_id=booking.id,
+        kind=SESSION_CANCELLED_BY_COACH,
+        dedupe_key=f"{SESSION_CANCELLED_BY_COACH}:{booking_session.id}",
+        payload={
+            "sessionId": str(booking_session.id),
+            "start": booking_session.start_time.isoformat(),
+        },
+    )
+
+
 class OutboxNews:
     """Implements `bookings.ports.BookingNews`: the domains' news, queued in their transaction."""
 
@@ -154,6 +171,11 @@ class OutboxNews:
 
     async def booking_expired(self, session: AsyncSession, booking: Booking) -> bool:
         return await enqueue_booking_expired(session, booking)
+
+    async def session_cancelled_by_coach(
+        self, session: AsyncSession, booking: Booking, booking_session: BookingSession
+    ) -> bool:
+        return await enqueue_session_cancelled_by_coach(session, booking, booking_session)
 
 
 class OutboxRepository:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
 
+from sessionbook.core.errors import NotFound
 from sessionbook.http.deps import BadTokenGuardDep, TokenDep, rate_limited, service
 from sessionbook.scheduling.attempts import ScheduledSession
+from sessionbook.scheduling.calcom.webhook import SIGNATURE_HEADER
 from sessionbook.scheduling.schemas import (
     CancelRequest,
     CancelResponse,
@@ -124,3 +127,15 @@ def _scheduled(scheduled: ScheduledSession) -> ScheduleResponse:
         session_id=session.id,
         sessions_remaining=scheduled.sessions_remaining,
     )
+
+
+@router.post("/calendar-webhook")
+async def calendar_webhook(request: Request, scheduling: SchedulingDep) -> JSONResponse:
+    """Cal.com's webhook: the coach cancelled or moved a booking in Cal.com itself."""
+    if scheduling.coach_changes is None:
+        raise NotFound()
+    # The raw bytes, not a parsed model: the signature covers exactly what was sent.
+    receipt = await scheduling.coach_changes.receive_webhook(
+        await request.body(), request.headers.get(SIGNATURE_HEADER)
+    )
+    return JSONResponse({"received": True, "state": receipt.state}, status_code=200)

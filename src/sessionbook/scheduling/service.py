@@ -35,6 +35,7 @@ from sessionbook.scheduling.changes import (
     take_slot,
     token_hash_of,
 )
+from sessionbook.scheduling.coach_changes import CoachChanges, CoachNews
 from sessionbook.scheduling.errors import SlotUnavailable
 from sessionbook.scheduling.lease import LeaseKeeper
 from sessionbook.scheduling.recovery import Recovery
@@ -62,6 +63,8 @@ class SchedulingService:
         news: BookingNews,
         cancellation_cutoff: timedelta,
         refunds: Refunder | None = None,
+        coach_news: CoachNews | None = None,
+        calendar_webhook_secret: str | None = None,
         lease: timedelta = DEFAULT_LEASE,
         slot_cache_seconds: float = DEFAULT_SLOT_CACHE_SECONDS,
         clock: Callable[[], datetime] = utcnow,
@@ -104,6 +107,20 @@ class SchedulingService:
             refunds=refunds,
             cancellation_cutoff=cancellation_cutoff,
             on_change=self.slot_cache.clear,
+        )
+        # The coach's own changes in Cal.com; None where no outbox is wired (some tests).
+        self.coach_changes = (
+            CoachChanges(
+                database=database,
+                calendar=calendar,
+                news=coach_news,
+                lease_keeper=self.lease_keeper,
+                webhook_secret=calendar_webhook_secret,
+                clock=now,
+                on_change=self.slot_cache.clear,
+            )
+            if coach_news is not None
+            else None
         )
 
     async def cancel(

@@ -47,6 +47,8 @@ class CalBooking:
     meeting_url: str | None
     event_type_id: int
     metadata: dict[str, str] = field(default_factory=dict)
+    # Set on a booking moved away: the uid of the booking that replaced it.
+    rescheduled_to_uid: str | None = None
 
     def __post_init__(self) -> None:
         _require_aware("start", self.start)

@@ -170,7 +170,12 @@ def booking_from(data: Any) -> CalBooking:
         meeting_url=meeting_url,
         event_type_id=event_type_id,
         metadata=metadata,
+        rescheduled_to_uid=_text_or_none(data.get("rescheduledToUid")),
     )
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def _metadata_text(value: Any) -> str:
