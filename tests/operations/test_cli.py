@@ -6,6 +6,7 @@ import asyncio
 import json
 from datetime import UTC, datetime
 from typing import Any
+from unittest.mock import patch
 
 import httpx
 from typer.testing import CliRunner, Result
@@ -22,8 +23,11 @@ async def sessionbook(test_db: DatabaseUnderTest, *args: str, stdin: str | None 
     """Run the CLI against the test database as the application's login would."""
     env = {"DATABASE_URL": test_db.app_url, "COACH_TIMEZONE": "Europe/London", "LOG_LEVEL": "error"}
     runner = CliRunner()
-    # In a worker thread: the command runs its own event loop, as it does from a shell.
-    return await asyncio.to_thread(runner.invoke, app, list(args), input=stdin, env=env)
+    # The command would set up logging for the whole test process (and cache its loggers, so
+    # later tests could no longer capture log lines): in-process, logging stays as it is.
+    with patch("sessionbook.core.logs.configure_logging", lambda **_: None):
+        # In a worker thread: the command runs its own event loop, as it does from a shell.
+        return await asyncio.to_thread(runner.invoke, app, list(args), input=stdin, env=env)
 
 
 def as_json(result: Result) -> Any:

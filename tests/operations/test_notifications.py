@@ -279,7 +279,7 @@ async def test_confirmation_carries_the_session_as_a_calendar_file(database: Dat
     assert all(len(line.encode()) <= 75 for line in ics.split("\r\n"))
     [event] = Calendar.from_ical(ics).walk("VEVENT")
     assert event.decoded("DTSTART") == start.astimezone(UTC)
-    assert str(event["UID"]) == f"{booking.id}@sessionbook"
+    assert str(event["UID"]) == f"{SESSIONS[booking.id].id}@sessionbook"
 
 
 async def test_reminders_24_hours_ahead_once_per_session_time(database: Database) -> None:
