@@ -37,8 +37,16 @@ from tests.support.databases import (
     postgres_admin_url,
 )
 
-# Rows are queued at the real time; the services' clock starts just after it.
+# Rows are queued at the real time; the services' clock starts just after it. Set afresh for
+# each test: a module imported long before its tests run (a long suite) would otherwise hand
+# the services a clock that is already behind the rows they must find due.
 NOW = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=5)
+
+
+@pytest.fixture(autouse=True)
+def _clock_just_ahead_of_now() -> None:
+    global NOW
+    NOW = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=5)
 
 
 @pytest.fixture(scope="module")

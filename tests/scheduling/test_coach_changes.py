@@ -172,6 +172,9 @@ async def test_the_hourly_comparison_catches_a_cancel_whose_webhook_was_lost(flo
     async with flow.server.local_services() as services:
         coach = services.scheduling.coach_changes
         assert coach is not None
+        # Past any hourly run the server's own sweep (or an earlier test) may have claimed.
+        later = utcnow() + timedelta(hours=2)
+        coach.clock = lambda: later
         assert await coach.compare_upcoming() == 1
     status = await flow.status(created)
     assert status["status"] == "paid"
@@ -183,10 +186,13 @@ async def test_the_comparison_runs_once_an_hour_across_calls(flow: Flow) -> None
     async with flow.server.local_services() as services:
         coach = services.scheduling.coach_changes
         assert coach is not None
+        # A clock past any run claimed before (by the server's sweep or another test).
+        start = utcnow() + timedelta(hours=4)
+        coach.clock = lambda: start
         assert await coach.compare_upcoming() == 0  # runs: nothing to change
         await flow.calendar_client().cancel_booking(scheduled["calUid"], "coach")
         assert await coach.compare_upcoming() == 0  # within the hour: does not run
-        later = utcnow() + timedelta(hours=1, minutes=1)
+        later = start + timedelta(hours=1, minutes=1)
         coach.clock = lambda: later
         assert await coach.compare_upcoming() == 1
     assert (await flow.status(created))["status"] == "paid"
