@@ -6,14 +6,13 @@ import os
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.support.live_server import free_port
+from tests.support.live_server import free_port, wait_until_ready
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 WALKTHROUGH = REPOSITORY / "docs" / "examples" / "walkthrough.sh"
@@ -27,20 +26,6 @@ def _environment(**values: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if key in PASSED_THROUGH}
     env.update(values)
     return env
-
-
-def _wait_ready(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"server at {url} not ready in time:\n{log.read_text()}")
 
 
 @pytest.fixture
@@ -62,7 +47,7 @@ def sandbox_server(tmp_path: Path) -> Iterator[str]:
             stderr=subprocess.STDOUT,
         )
     try:
-        _wait_ready(process, url, log)
+        wait_until_ready(process, url, log, timeout=START_TIMEOUT_SECONDS)
         yield url
     finally:
         process.terminate()

@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -30,7 +29,7 @@ from starlette.routing import Route
 from sessionbook.core.settings import SANDBOX_EVENT_TYPE_IDS
 from sessionbook_sandbox.airwallex import create_airwallex_sandbox
 from sessionbook_sandbox.cal import EventTypeSpec, create_cal_sandbox
-from tests.support.live_server import free_port, live_server
+from tests.support.live_server import free_port, live_server, wait_until_ready
 
 CLIENT_ID = "cluster-client"
 API_KEY = "cluster-api-key"
@@ -125,20 +124,6 @@ def _server_env(database_url: str, port: int, airwallex: str, cal: str) -> dict[
     return env
 
 
-def _wait_ready(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"server at {url} not ready in time:\n{log.read_text()}")
-
-
 @contextmanager
 def _serve(database_url: str, airwallex: str, cal: str, logs: list[Path]) -> Iterator[list[str]]:
     """Start one server per log file, all at once; wait until each is ready; stop them all."""
@@ -156,7 +141,7 @@ def _serve(database_url: str, airwallex: str, cal: str, logs: list[Path]) -> Ite
                 )
             started.append((process, f"http://127.0.0.1:{port}", log))
         for process, url, log in started:
-            _wait_ready(process, url, log)
+            wait_until_ready(process, url, log, timeout=START_TIMEOUT_SECONDS)
         yield [url for _, url, _ in started]
     finally:
         for process, _, _ in started:
