@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sqlite3
 import sys
 from typing import Annotated, Any
 
@@ -34,7 +35,11 @@ def _database_or_exit(settings: Settings) -> None:
     """Stop with one line naming DATABASE_URL and why, before a command needs the database."""
     from sessionbook.core.db import DATABASE_ERROR_TYPES
 
-    failures: tuple[type[Exception], ...] = (*DATABASE_ERROR_TYPES, TimeoutError)
+    failures: tuple[type[Exception], ...] = (
+        *DATABASE_ERROR_TYPES,
+        sqlite3.OperationalError,
+        TimeoutError,
+    )
     try:
         asyncio.run(_ping_database(settings.database_url))
     except failures as exc:
@@ -43,8 +48,16 @@ def _database_or_exit(settings: Settings) -> None:
 
 
 async def _ping_database(url: str) -> None:
+    from sqlalchemy.engine import make_url
+
     from sessionbook.core.db import Database
 
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        # The file is opened here, in this thread: aiosqlite's worker thread, failing to open
+        # it, would answer after asyncio.run closed the loop and print a traceback of its own.
+        sqlite3.connect(parsed.database).close()
+        return
     database = Database(url, pool_size=1)
     try:
         await asyncio.wait_for(database.ping(), DATABASE_CHECK_TIMEOUT_SECONDS)
