@@ -48,7 +48,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await check_providers(services)
         # Started here, outside any request, so its log lines carry no request id.
         sweeper = SweepWorker(
-            lambda: run_sweep(services.sweep_duties), settings.sweep_interval_seconds
+            lambda: run_sweep(services.sweep_duties),
+            settings.sweep_interval_seconds,
+            wakeup=services.wakeup,
         )
         sweeper.start()
         try:

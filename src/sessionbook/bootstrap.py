@@ -26,6 +26,7 @@ from sessionbook.core.settings import (
     SANDBOX_CAL_API_KEY,
     Settings,
 )
+from sessionbook.core.wakeup import Wakeup
 from sessionbook.http.ratelimit import LimitStore, MemoryLimitStore, RedisLimitStore
 from sessionbook.monitoring.sweep import SweepDuty
 from sessionbook.notifications.email import EmailSender, LogEmailSender
@@ -68,6 +69,7 @@ class Services:
     scheduling: SchedulingService
     notifications: NotificationService
     admin: AdminService
+    wakeup: Wakeup
     closers: list[Any] = field(default_factory=list)
 
     @property
@@ -122,7 +124,9 @@ def build_services(settings: Settings) -> Services:
     limits: LimitStore = (
         RedisLimitStore(settings.redis_url) if settings.redis_url else MemoryLimitStore()
     )
-    news = OutboxNews()
+    # Rung when an email is queued, so the in-process sweep sends it within seconds.
+    wakeup = Wakeup()
+    news = OutboxNews(wakeup)
     payments = PaymentService(
         database=database,
         gateway=payment_gateway,
@@ -166,6 +170,7 @@ def build_services(settings: Settings) -> Services:
             message_domain=message_domain(settings.smtp_from),
         ),
         admin=build_admin(settings, database, payments, scheduling),
+        wakeup=wakeup,
     )
     services.closers.append(payment_gateway.aclose)
     services.closers.append(calendar.aclose)

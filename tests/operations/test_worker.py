@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import UTC, datetime, timedelta
 
-from sessionbook.core.db import Database
+from sqlalchemy import select
+
+from sessionbook.core.db import SERVICE, Database
+from sessionbook.core.wakeup import Wakeup
 from sessionbook.monitoring.sweep import SweepReport
-from sessionbook.monitoring.worker import SweepWorker
+from sessionbook.monitoring.worker import FIRST_PASS_MAX_DELAY_SECONDS, SweepWorker
+from sessionbook.notifications.models import OutboxMessage
 from tests.conftest import DatabaseUnderTest, run_server
-from tests.operations.support import FREE, create, eventually
+from tests.operations.support import FREE, PAID, create, eventually, pay
 from tests.support.queries import audit_trail, booking_row, set_booking
 
 
@@ -64,3 +69,50 @@ async def test_the_server_sweeps_by_itself(test_db: DatabaseUnderTest, owner_db:
     assert row.status == "expired"
     trail = await audit_trail(owner_db, created["bookingId"])
     assert [(e.event_type, e.source) for e in trail][-1] == ("booking_expired", "sweep")
+
+
+async def test_a_ring_brings_the_next_pass_forward() -> None:
+    calls: list[str] = []
+
+    async def one_pass() -> SweepReport:
+        calls.append("pass")
+        return SweepReport({"emails_sent": 0})
+
+    wakeup = Wakeup()
+    # An hour between passes: only the ring can make the second one come soon.
+    worker = SweepWorker(one_pass, interval_seconds=3600, wakeup=wakeup)
+    worker.start()
+    await eventually(lambda: _count(calls), lambda n: n >= 1, timeout=15)
+    wakeup.ring()
+    await eventually(lambda: _count(calls), lambda n: n >= 2, timeout=5)
+    await worker.stop()
+
+    assert len(calls) == 2
+
+
+async def test_a_queued_email_leaves_within_seconds_not_at_the_next_interval(
+    test_db: DatabaseUnderTest, owner_db: Database
+) -> None:
+    # The regular pass comes within the first 10 s, then not for an hour: the payment's
+    # email, queued later, must still leave at once.
+    with run_server(test_db, sweep_interval_seconds=3600) as server:
+        async with server.client() as client:
+            await asyncio.sleep(FIRST_PASS_MAX_DELAY_SECONDS + 1)
+            created = await create(client, PAID)
+            await pay(client, server.url + "/sandbox/airwallex", created)
+
+            sent = await eventually(
+                lambda: _outbox_states(owner_db, created["bookingId"]),
+                lambda states: states.get("payment_received") == "sent",
+                timeout=10,
+            )
+
+    assert sent["payment_received"] == "sent"
+
+
+async def _outbox_states(database: Database, booking_id: str) -> dict[str, str]:
+    async with database.transaction(SERVICE) as session:
+        rows = await session.scalars(
+            select(OutboxMessage).where(OutboxMessage.booking_id == uuid.UUID(booking_id))
+        )
+        return {row.kind: row.state for row in rows}

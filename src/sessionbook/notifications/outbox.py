@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessionbook.bookings.models import Booking, BookingSession, BookingStatus, SessionState
 from sessionbook.core.db import utcnow
+from sessionbook.core.wakeup import Wakeup
 from sessionbook.notifications.messages import (
     BOOKING_CONFIRMED,
     BOOKING_EXPIRED,
@@ -152,10 +153,22 @@ async def enqueue_session_cancelled_by_coach(
 
 
 class OutboxNews:
-    """Implements `bookings.ports.BookingNews`: the domains' news, queued in their transaction."""
+    """Implements `bookings.ports.BookingNews`: the domains' news, queued in their transaction.
+
+    Each message queued rings the sweep's doorbell, so the email leaves within seconds rather
+    than at the next regular pass.
+    """
+
+    def __init__(self, wakeup: Wakeup | None = None) -> None:
+        self.wakeup = wakeup
+
+    def _queued(self, queued: bool) -> bool:
+        if queued and self.wakeup is not None:
+            self.wakeup.ring()
+        return queued
 
     async def payment_received(self, session: AsyncSession, booking: Booking) -> bool:
-        return await enqueue_payment_received(session, booking)
+        return self._queued(await enqueue_payment_received(session, booking))
 
     async def booking_confirmed(
         self,
@@ -165,17 +178,21 @@ class OutboxNews:
         booking_session: BookingSession | None = None,
         resend_id: str | None = None,
     ) -> bool:
-        return await enqueue_booking_confirmed(
-            session, booking, booking_session=booking_session, resend_id=resend_id
+        return self._queued(
+            await enqueue_booking_confirmed(
+                session, booking, booking_session=booking_session, resend_id=resend_id
+            )
         )
 
     async def booking_expired(self, session: AsyncSession, booking: Booking) -> bool:
-        return await enqueue_booking_expired(session, booking)
+        return self._queued(await enqueue_booking_expired(session, booking))
 
     async def session_cancelled_by_coach(
         self, session: AsyncSession, booking: Booking, booking_session: BookingSession
     ) -> bool:
-        return await enqueue_session_cancelled_by_coach(session, booking, booking_session)
+        return self._queued(
+            await enqueue_session_cancelled_by_coach(session, booking, booking_session)
+        )
 
 
 class OutboxRepository:
