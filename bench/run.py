@@ -1,5 +1,8 @@
 """`python -m bench.run --short|--full`: the benchmark matrix, the baseline and the growth curve.
 
+The table goes to stdout; the charts (throughput and p99 against clients, the growth curve)
+to bench/figures/*.svg, which RESULTS.md shows.
+
 For each database (SQLite, PostgreSQL) and worker count, a fresh migrated database, fresh
 provider stand-ins and `sessionbook serve --workers N`; then each scenario at each number of
 concurrent clients, every run bounded in requests and seconds. On PostgreSQL the bare
@@ -14,6 +17,7 @@ import asyncio
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bench.client import Answer, Connection
 from bench.databases import (
@@ -25,12 +29,15 @@ from bench.databases import (
     postgres_available,
     sqlite_database,
 )
+from bench.figures import write_figures
 from bench.growth import GrowthPoint, growth_table, measure_growth
 from bench.load import LoadResult, run_load
 from bench.procs import Child
 from bench.report import Row, baseline_table, machine_description, matrix_table, postgres_version
 from bench.scenarios import Scenario, StatusScenario, Target, all_scenarios
 from bench.stack import running_baseline, running_stack
+
+FIGURES = Path(__file__).parent / "figures"
 
 
 @dataclass
@@ -53,6 +60,7 @@ class Plan:
     pool_size: int | None = None
     detailed: bool = False
     status_pool: int = 200
+    figures: Path | None = FIGURES
     rows: list[Row] = field(default_factory=list)
     baseline_rows: list[Row] = field(default_factory=list)
 
@@ -243,6 +251,9 @@ async def run_plan(plan: Plan) -> str:
             max_seconds=plan.growth_seconds,
             log=log,
         )
+    if plan.figures is not None:
+        written = write_figures(plan.rows, plan.baseline_rows, points, plan.figures)
+        log("figures: " + ", ".join(str(path) for path in written))
     sections = [header, "", matrix_table(combined_rows(plan, points))]
     if plan.detailed and plan.baseline_rows:
         sections += ["", "## booking-status against the bare Starlette + asyncpg baseline", ""]
@@ -307,6 +318,9 @@ def parse_plan(argv: list[str] | None) -> Plan:
     parser.add_argument("--growth-clients", type=int, default=16)
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--pool-size", type=int, help="DATABASE_POOL_SIZE for the server")
+    parser.add_argument(
+        "--figures", default=str(FIGURES), help="where the SVG charts go, or 'none'"
+    )
     args = parser.parse_args(argv)
     preset = FULL if args.full else SHORT
 
@@ -342,6 +356,7 @@ def parse_plan(argv: list[str] | None) -> Plan:
         pool_size=args.pool_size,
         detailed=args.full,
         status_pool=preset.status_pool,
+        figures=None if args.figures == "none" else Path(args.figures),
     )
 
 

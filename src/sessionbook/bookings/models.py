@@ -74,6 +74,7 @@ class Booking(Base):
         Index("ix_bookings_status_expires_at", "status", "expires_at"),
         Index("ix_bookings_customer_email", "customer_email"),
         Index("ix_bookings_created_at", "created_at"),
+        Index("ix_bookings_paid_at", "paid_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)

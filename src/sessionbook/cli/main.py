@@ -1,4 +1,4 @@
-"""The `sessionbook` command: serve, migrate, sweep, refund, doctor."""
+"""The `sessionbook` command: serve, migrate, sweep, refund, doctor, export."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import typer
 from sessionbook.cli.admin import admin_app, bookings_app
 from sessionbook.cli.admin import webhooks as webhooks_command
 from sessionbook.cli.doctor import doctor as doctor_command
+from sessionbook.cli.export import export as export_command
 from sessionbook.core.settings import ConfigurationError, Settings, load_settings
 
 app = typer.Typer(help="sessionbook: sell sessions, take payment, book the calendar.")
@@ -256,6 +257,7 @@ async def _refund(
 app.add_typer(bookings_app, name="bookings")
 app.command("webhooks")(webhooks_command)
 app.command("doctor")(doctor_command)
+app.command("export")(export_command)
 app.add_typer(admin_app, name="admin")
 
 

@@ -64,6 +64,7 @@ class PaymentRefund(Base):
             name="status_valid",
         ),
         CheckConstraint("amount_cents > 0", name="amount_positive"),
+        Index("ix_payment_refunds_created_at", "created_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
