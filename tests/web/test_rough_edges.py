@@ -53,3 +53,47 @@ async def test_garbage_links_count_as_bad_tokens(test_db: DatabaseUnderTest) -> 
     assert limited.status_code == 429
     assert "Please wait a moment" in limited.text
     assert "sb_booking" not in limited.headers.get("set-cookie", "")
+
+
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+NOT_FOUND_JSON = {"error": {"code": "not_found", "message": "There is nothing at this address."}}
+
+
+async def test_a_browser_on_an_unknown_path_gets_a_page(browser: httpx.AsyncClient) -> None:
+    page = await browser.get("/no-such-page", headers={"Accept": BROWSER_ACCEPT})
+
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert "<h1>Page not found</h1>" in page.text
+    assert 'href="/"' in page.text
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Accept": "application/json"}, {"Accept": "*/*"}, {"Accept": BROWSER_ACCEPT}],
+    ids=["none", "json", "anything", "browser-on-the-api"],
+)
+async def test_api_clients_still_get_the_json_not_found(
+    browser: httpx.AsyncClient, headers: dict[str, str]
+) -> None:
+    path = "/functions/v1/nope" if headers.get("Accept") == BROWSER_ACCEPT else "/no-such-page"
+
+    response = await browser.get(path, headers=headers)
+
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == NOT_FOUND_JSON
+
+
+async def test_favicon_is_served_with_caching_and_linked_from_the_pages(
+    browser: httpx.AsyncClient,
+) -> None:
+    icon = await browser.get("/favicon.ico")
+    page = await browser.get("/")
+
+    assert icon.status_code == 200
+    assert icon.headers["content-type"] == "image/x-icon"
+    assert icon.content[:4] == b"\x00\x00\x01\x00"  # an ICO header
+    assert "max-age=" in icon.headers["cache-control"]
+    assert icon.headers["cache-control"].startswith("public")
+    assert '<link rel="icon" href="/favicon.ico"' in page.text

@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from sessionbook.bookings.errors import BookingNotFound
 from sessionbook.bookings.service import BookingStatusView
@@ -39,18 +39,29 @@ from sessionbook.web.session import (
     remember_csrf_token,
     set_booking_cookie,
 )
-from sessionbook.web.templating import render
+from sessionbook.web.templating import STATIC_DIR, render
 from sessionbook.web.views import CONFIRMED, SCHEDULE, booking_view
 
 router = APIRouter(include_in_schema=False)
 
 # How far ahead the slot picker lets a customer page, in weeks.
 MAX_WEEKS_AHEAD = 12
+# Browsers ask for /favicon.ico on every visit; a week's caching spares most of those requests.
+FAVICON_CACHE = "public, max-age=604800"
 
 
 @router.get("/", response_class=HTMLResponse)
 async def choose_package(request: Request, services: PageServicesDep) -> Response:
     return await _choice_page(request, services, request.query_params.get("package"))
+
+
+@router.get("/favicon.ico")
+async def favicon() -> Response:
+    return FileResponse(
+        STATIC_DIR / "favicon.ico",
+        media_type="image/x-icon",
+        headers={"Cache-Control": FAVICON_CACHE},
+    )
 
 
 @router.get("/book/details", response_class=HTMLResponse)
