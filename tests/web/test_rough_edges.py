@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 
+from sessionbook.core.db import Database
 from tests.conftest import DatabaseUnderTest, RunningServer, run_server
-from tests.support.queries import start_of_a_fresh_window
-from tests.web.browser import FREE, create_booking, open_link
+from tests.support.queries import set_booking, start_of_a_fresh_window
+from tests.web.browser import FREE, PAID, create_booking, open_link
 
 GARBAGE = "garbage"
 
@@ -97,3 +99,39 @@ async def test_favicon_is_served_with_caching_and_linked_from_the_pages(
     assert "max-age=" in icon.headers["cache-control"]
     assert icon.headers["cache-control"].startswith("public")
     assert '<link rel="icon" href="/favicon.ico"' in page.text
+
+
+CANCELLED_AT = datetime(2026, 11, 20, 23, 30, tzinfo=UTC)
+
+
+async def test_the_cancelled_page_says_what_was_refunded_and_when(
+    browser: httpx.AsyncClient, owner_db: Database
+) -> None:
+    created = await create_booking(browser, PAID)
+    await set_booking(
+        owner_db,
+        created["bookingId"],
+        status="cancelled",
+        payment_status="refunded",
+        refunded_cents=15000,
+        cancelled_at=CANCELLED_AT,
+        customer_timezone="Asia/Tokyo",
+    )
+
+    page = await open_link(browser, created["bookingToken"])
+
+    assert 'data-view="cancelled"' in page.text
+    assert "Cancelled on 21 November 2026." in page.text  # the day in the customer's zone
+    assert "$150.00 has been refunded" in page.text
+
+
+async def test_a_cancelled_free_call_shows_its_date_and_no_money(
+    browser: httpx.AsyncClient, owner_db: Database
+) -> None:
+    created = await create_booking(browser, FREE)
+    await set_booking(owner_db, created["bookingId"], status="cancelled", cancelled_at=CANCELLED_AT)
+
+    page = await open_link(browser, created["bookingToken"])
+
+    assert "Cancelled on 20 November 2026." in page.text
+    assert "$" not in page.text
