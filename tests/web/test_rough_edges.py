@@ -135,3 +135,46 @@ async def test_a_cancelled_free_call_shows_its_date_and_no_money(
 
     assert "Cancelled on 20 November 2026." in page.text
     assert "$" not in page.text
+
+
+def head_of(html: str) -> str:
+    return html[: html.index("</head>")]
+
+
+async def test_without_javascript_the_waiting_page_reloads_itself(
+    browser: httpx.AsyncClient,
+) -> None:
+    created = await create_booking(browser, PAID)
+
+    page = await open_link(browser, created["bookingToken"])
+
+    assert 'data-view="waiting"' in page.text
+    assert "moves on by itself" in page.text
+    # Only without JavaScript: with it, the page polls the status and moves on sooner.
+    assert '<noscript><meta http-equiv="refresh" content="10"></noscript>' in head_of(page.text)
+
+
+async def test_pages_that_do_not_wait_do_not_reload(browser: httpx.AsyncClient) -> None:
+    created = await create_booking(browser, FREE)
+
+    page = await open_link(browser, created["bookingToken"])
+
+    assert 'data-view="schedule"' in page.text
+    assert 'http-equiv="refresh"' not in page.text
+
+
+async def test_without_javascript_the_picker_shows_the_notice_and_no_live_buttons(
+    browser: httpx.AsyncClient,
+) -> None:
+    created = await create_booking(browser, FREE)
+
+    page = await open_link(browser, created["bookingToken"])
+
+    picker = page.text[page.text.index('<section class="slot-picker"') :]
+    picker = picker[: picker.index("</section>")]
+    notice = picker.index("Choosing a time needs JavaScript")
+    controls = picker.index('<div class="picker-controls" data-picker-controls hidden>')
+    assert notice < controls
+    # Every button of the picker sits inside the controls the script reveals.
+    assert picker.index("<button") > controls
+    assert picker.index("<select") > controls

@@ -66,6 +66,7 @@
     var loadNumber = 0;
     var busy = false;
 
+    root.querySelector("[data-picker-controls]").hidden = false;
     chooseZone(zoneSelect, root.getAttribute("data-initial-zone") || detectedZone());
 
     function zone() { return zoneSelect.value; }
