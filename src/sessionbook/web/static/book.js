@@ -146,7 +146,10 @@
     Object.keys(RULES).forEach(function (name) {
       var input = form.elements.namedItem(name);
       if (!input) { return; }
-      input.addEventListener("blur", function () {
+      input.addEventListener("blur", function (event) {
+        // Leaving for the submit button: a message appearing now would move the button from
+        // under the pointer and swallow the click; the submit check shows it instead.
+        if (event.relatedTarget === submit) { return; }
         if (input.value !== "" || input.getAttribute("aria-invalid")) { setFieldError(input, RULES[name](input.value)); }
       });
       input.addEventListener("input", function () {

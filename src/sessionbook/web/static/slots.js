@@ -197,7 +197,11 @@
     prev.addEventListener("click", function () { if (week > 0) { week -= 1; load(false); } });
     next.addEventListener("click", function () { if (week < maxWeeks - 1) { week += 1; load(false); } });
     zoneSelect.addEventListener("change", function () { load(false); });
-    form.addEventListener("change", describeSelection);
+    form.addEventListener("change", function () {
+      describeSelection();
+      // A time is chosen now: "Please choose a time first" (or an older error) no longer applies.
+      if (chosen()) { SB.hideMessage(message); }
+    });
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       if (!busy) { confirm(); }
