@@ -29,7 +29,7 @@ from sessionbook.admin.auth import (
 from sessionbook.admin.login_throttle import LoginThrottle
 from sessionbook.admin.service import AdminService
 from sessionbook.admin.session_store import AdminSessions
-from sessionbook.core.money import format_money
+from sessionbook.core.money import format_charge, format_money, payment_label
 from sessionbook.core.settings import Settings
 from sessionbook.http.csrf import request_is_ours, site_origin
 from sessionbook.payments.airwallex.money import MoneyError, cents_to_amount
@@ -88,8 +88,11 @@ class AdminSite:
         def when(moment: datetime | None) -> str:
             return "" if moment is None else f"{moment.astimezone(zone):%Y-%m-%d %H:%M}"
 
-        environment.filters.update(when=when, money=_money, amount=_amount, pretty=_pretty)
+        environment.filters.update(
+            when=when, money=_money, charge=format_charge, amount=_amount, pretty=_pretty
+        )
         environment.globals.update(
+            payment_label=payment_label,
             sandbox=settings.sandbox,
             coach_timezone=settings.coach_timezone,
             stylesheet=f"{STATIC_PREFIX}/admin.css",

@@ -24,7 +24,7 @@ from sessionbook.admin.views import (
 )
 from sessionbook.bookings.errors import BookingNotFound
 from sessionbook.bootstrap import build_admin_reader
-from sessionbook.core.money import format_money
+from sessionbook.core.money import format_charge, format_money, payment_label
 from sessionbook.core.settings import ConfigurationError, Settings, load_settings
 
 bookings_app = typer.Typer(help="Look at bookings: the monitoring views of the dashboard.")
@@ -96,8 +96,8 @@ def _print_bookings(bookings: Sequence[BookingRow], settings: Settings, as_json:
             _clip(f"{b.customer_name} <{b.customer_email}>", 40),
             b.package_id,
             b.status,
-            b.payment_status,
-            format_money(b.amount_cents, b.currency),
+            payment_label(b.payment_status, b.amount_cents),
+            format_charge(b.amount_cents, b.currency),
             sessions_text(row.sessions_booked, b.sessions_total, b.sessions_lapsed),
             _when(b.sessions_valid_until, zone),
             _when(row.session_start, zone),
@@ -203,8 +203,8 @@ def show(
     b = detail.booking
     typer.echo(f"booking   {b.id}")
     typer.echo(f"customer  {b.customer_name} <{b.customer_email}> {b.customer_phone or ''}")
-    typer.echo(f"package   {b.package_id}, {format_money(b.amount_cents, b.currency)}")
-    typer.echo(f"status    {b.status}, payment {b.payment_status}")
+    typer.echo(f"package   {b.package_id}, {format_charge(b.amount_cents, b.currency)}")
+    typer.echo(f"status    {b.status}, payment {payment_label(b.payment_status, b.amount_cents)}")
     live = detail.live_sessions
     typer.echo(
         f"sessions  {sessions_text(len(live), b.sessions_total, b.sessions_lapsed)} booked, "
@@ -216,7 +216,8 @@ def show(
             f"  {number:>2}. {_when(session.start_time, zone)}  {session.state:<9}  "
             f"cal {session.cal_booking_id} {session.meeting_url or ''}".rstrip()
         )
-    typer.echo(f"refunded  {format_money(b.refunded_cents, b.currency)}")
+    refunded = format_money(b.refunded_cents, b.currency) if b.refunded_cents else "nothing"
+    typer.echo(f"refunded  {refunded}")
     suggestion = refund_suggestion(detail)
     if suggestion:
         typer.echo(f"unused    {suggestion}")

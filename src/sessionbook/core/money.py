@@ -76,3 +76,16 @@ def format_money(amount_cents: int, currency: str, locale: str = "en") -> str:
     if symbol[-1:].isalpha() and rest[:1].isdigit():
         return f"{head}{symbol}{_SPACING}{rest}"
     return text
+
+
+def format_charge(amount_cents: int, currency: str) -> str:
+    """What a booking or package costs in the operator's lists: "free" for nothing, else money."""
+    return "free" if amount_cents == 0 else format_money(amount_cents, currency)
+
+
+def payment_label(payment_status: str, amount_cents: int) -> str:
+    """A booking's payment as operators read it: a free one was never paid, it is "free".
+
+    The API keeps the contract's `paymentStatus=paid`, `amountCents=0` for it.
+    """
+    return "free" if amount_cents == 0 else payment_status

@@ -28,6 +28,9 @@ API_PREFIX = "/functions/v1/"
 # Renders the "try again in a minute" page for a browser; the pages install it on app.state.
 UnavailablePage = Callable[[Request, ServiceUnavailable], Response]
 UNAVAILABLE_PAGE_STATE = "unavailable_page"
+# Renders the "page not found" page for a browser; the pages install it on app.state.
+NotFoundPage = Callable[[Request], Response]
+NOT_FOUND_PAGE_STATE = "not_found_page"
 
 
 def error_response(error: ServiceError) -> JSONResponse:
@@ -93,11 +96,41 @@ def _clean_message(message: str) -> str:
     )
 
 
+def _accepted_quality(accept: str, media_type: str) -> float:
+    """How much an Accept header wants `media_type`: its most specific match's q, else 0."""
+    kind = media_type.split("/")[0]
+    best_specificity, quality = -1, 0.0
+    for entry in accept.split(","):
+        name, *params = (part.strip() for part in entry.split(";"))
+        specificity = {media_type: 2, f"{kind}/*": 1, "*/*": 0}.get(name.lower(), -1)
+        if specificity <= best_specificity:
+            continue
+        best_specificity, quality = specificity, 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+    return quality
+
+
+def wants_page(request: Request) -> bool:
+    """A browser navigating to one of our pages: it prefers HTML to JSON, outside the API.
+
+    An API client that names no preference, or accepts anything, keeps the JSON it always got.
+    """
+    if request.url.path.startswith(API_PREFIX):
+        return False
+    accept = request.headers.get("accept", "")
+    return _accepted_quality(accept, "text/html") > _accepted_quality(accept, "application/json")
+
+
 def unavailable_response(request: Request, error: ServiceUnavailable) -> Response:
     """A page for a browser navigating to one of ours, the JSON error body for everyone else."""
     page: UnavailablePage | None = getattr(request.app.state, UNAVAILABLE_PAGE_STATE, None)
-    navigating = "text/html" in request.headers.get("accept", "")
-    if page is not None and navigating and not request.url.path.startswith(API_PREFIX):
+    if page is not None and wants_page(request):
         response = page(request, error)
         response.headers["Retry-After"] = str(error.retry_after)
         response.headers["Cache-Control"] = "no-store"
@@ -118,9 +151,12 @@ def install_error_handlers(app: FastAPI) -> None:
         message = "Invalid request: " + "; ".join(f"{k} {v}" for k, v in fields.items())
         return error_response(ValidationFailed(message, fields=fields))
 
-    async def on_http_error(_request: Request, exc: Exception) -> JSONResponse:
+    async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         if exc.status_code == 404:
+            page: NotFoundPage | None = getattr(request.app.state, NOT_FOUND_PAGE_STATE, None)
+            if page is not None and wants_page(request):
+                return page(request)
             return error_response(NotFound())
         if exc.status_code == 405:
             response = error_response(MethodNotAllowed())

@@ -8,7 +8,7 @@ from starlette.staticfiles import StaticFiles
 
 from sessionbook.core.errors import ServiceUnavailable
 from sessionbook.core.settings import Settings
-from sessionbook.http.handlers import UNAVAILABLE_PAGE_STATE
+from sessionbook.http.handlers import NOT_FOUND_PAGE_STATE, UNAVAILABLE_PAGE_STATE
 from sessionbook.web.api import router as api_router
 from sessionbook.web.routes import router as pages_router
 from sessionbook.web.templating import STATIC_DIR, STATIC_PREFIX, build_templates, render
@@ -17,6 +17,7 @@ from sessionbook.web.templating import STATIC_DIR, STATIC_PREFIX, build_template
 def install_booking_pages(app: FastAPI, settings: Settings) -> None:
     app.state.templates = build_templates(settings)
     setattr(app.state, UNAVAILABLE_PAGE_STATE, unavailable_page)
+    setattr(app.state, NOT_FOUND_PAGE_STATE, not_found_page)
     app.include_router(pages_router)
     app.include_router(api_router)
     app.mount(STATIC_PREFIX, StaticFiles(directory=STATIC_DIR), name="static")
@@ -25,3 +26,8 @@ def install_booking_pages(app: FastAPI, settings: Settings) -> None:
 def unavailable_page(request: Request, _error: ServiceUnavailable) -> Response:
     """The friendly 503 page a browser gets while the database cannot be reached."""
     return render(request.app.state.templates, request, "unavailable.html", {}, status_code=503)
+
+
+def not_found_page(request: Request) -> Response:
+    """The 404 page a browser gets for an address that leads nowhere."""
+    return render(request.app.state.templates, request, "not_found.html", {}, status_code=404)

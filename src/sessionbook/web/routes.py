@@ -11,14 +11,20 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from sessionbook.bookings.errors import BookingNotFound
 from sessionbook.bookings.service import BookingStatusView
 from sessionbook.catalog.models import Package
 from sessionbook.core.db import utcnow
 from sessionbook.core.errors import ProviderUnavailable, RateLimited, ValidationFailed
-from sessionbook.http.deps import BadTokenGuardDep, ClientAddressDep, LimitsDep, rate_limited
+from sessionbook.http.deps import (
+    BadTokenGuard,
+    BadTokenGuardDep,
+    ClientAddressDep,
+    LimitsDep,
+    rate_limited,
+)
 from sessionbook.http.middleware import PAGE_CSP
 from sessionbook.web.deps import PageServices, PageServicesDep
 from sessionbook.web.formatting import selectable_zones
@@ -33,18 +39,29 @@ from sessionbook.web.session import (
     remember_csrf_token,
     set_booking_cookie,
 )
-from sessionbook.web.templating import render
+from sessionbook.web.templating import STATIC_DIR, render
 from sessionbook.web.views import CONFIRMED, SCHEDULE, booking_view
 
 router = APIRouter(include_in_schema=False)
 
 # How far ahead the slot picker lets a customer page, in weeks.
 MAX_WEEKS_AHEAD = 12
+# Browsers ask for /favicon.ico on every visit; a week's caching spares most of those requests.
+FAVICON_CACHE = "public, max-age=604800"
 
 
 @router.get("/", response_class=HTMLResponse)
 async def choose_package(request: Request, services: PageServicesDep) -> Response:
     return await _choice_page(request, services, request.query_params.get("package"))
+
+
+@router.get("/favicon.ico")
+async def favicon() -> Response:
+    return FileResponse(
+        STATIC_DIR / "favicon.ico",
+        media_type="image/x-icon",
+        headers={"Cache-Control": FAVICON_CACHE},
+    )
 
 
 @router.get("/book/details", response_class=HTMLResponse)
@@ -105,12 +122,7 @@ async def booking_page(
 ) -> Response:
     settings = services.settings
     if "token" in request.query_params:
-        # Trade the link's token for a cookie and drop it from the address bar and history.
-        response: Response = RedirectResponse("/book", status_code=303)
-        presented = request.query_params["token"].strip()
-        if presented:
-            set_booking_cookie(response, presented, settings)
-        return response
+        return await _trade_link(request, services, guard, request.query_params["token"].strip())
     token = booking_token(request)
     if token is None:
         return _page(request, services, "missing.html", {"reason": "none"})
@@ -126,6 +138,31 @@ async def booking_page(
         clear_booking_cookie(response, settings)
         return response
     return _booking_page(request, services, status)
+
+
+async def _trade_link(
+    request: Request, services: PageServices, guard: BadTokenGuard, presented: str
+) -> Response:
+    """Trade a link's token for the cookie and drop it from the address bar and history.
+
+    Only a token that opens a booking replaces the cookie: a mistyped or made-up link must
+    not cost this browser the booking it already holds, and it counts as a guess.
+    """
+    if not presented:
+        return RedirectResponse("/book", status_code=303)
+    try:
+        await guard.check()
+        await services.bookings.find_by_token(presented)
+    except RateLimited as exc:
+        context = {"reason": "limited", "retry_after": exc.retry_after}
+        return _page(request, services, "missing.html", context, status_code=429)
+    except BookingNotFound:
+        await guard.record_miss()
+        context = {"reason": "unknown", "kept": booking_token(request) is not None}
+        return _page(request, services, "missing.html", context, status_code=404)
+    response = RedirectResponse("/book", status_code=303)
+    set_booking_cookie(response, presented, services.settings)
+    return response
 
 
 def _booking_page(request: Request, services: PageServices, status: BookingStatusView) -> Response:

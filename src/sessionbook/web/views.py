@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sessionbook.bookings.models import Booking, BookingSession, BookingStatus, PaymentStatus
 from sessionbook.bookings.service import BookingStatusView
 from sessionbook.bookings.sessions import next_session, sessions_remaining
+from sessionbook.core.money import format_money
 from sessionbook.web.formatting import (
     format_date,
     format_day,
@@ -80,6 +81,9 @@ class BookingView:
     customer_email: str
     payment_url: str | None
     refunded: bool
+    # What went back to the card, once it has: the refund recorded, else the whole price.
+    refunded_amount: str | None
+    cancelled_on_text: str | None
     scheduled_start: datetime | None
     scheduled_end: datetime | None
     time_zone: str
@@ -134,6 +138,8 @@ def booking_view(status: BookingStatusView, *, now: datetime, cutoff: timedelta)
         customer_email=booking.customer_email,
         payment_url=booking.payment_url if name in (WAITING, PAYMENT_FAILED) else None,
         refunded=booking.payment_status == PaymentStatus.REFUNDED,
+        refunded_amount=_refunded_amount(booking),
+        cancelled_on_text=format_date(booking.cancelled_at, zone) if booking.cancelled_at else None,
         scheduled_start=start,
         scheduled_end=end,
         time_zone=zone.key,
@@ -154,6 +160,12 @@ def booking_view(status: BookingStatusView, *, now: datetime, cutoff: timedelta)
         if name in (SCHEDULE, CONFIRMED)
         else (),
     )
+
+
+def _refunded_amount(booking: Booking) -> str | None:
+    if booking.payment_status != PaymentStatus.REFUNDED or booking.amount_cents == 0:
+        return None
+    return format_money(booking.refunded_cents or booking.amount_cents, booking.currency)
 
 
 def _session_view(

@@ -104,8 +104,26 @@
     return { timeZone: zone, hour: twentyFour ? "2-digit" : "numeric", minute: "2-digit" };
   }
 
+  /* A message for the page the reload brings ("moved"): kept in this tab only, shown once. */
+  var AFTER_RELOAD_KEY = "sessionbook-after-reload";
+
+  function sayAfterReload(name) {
+    try { window.sessionStorage.setItem(AFTER_RELOAD_KEY, name); } catch (unavailable) { /* no message then */ }
+  }
+
+  function showAfterReloadNotice() {
+    var name = null;
+    try {
+      name = window.sessionStorage.getItem(AFTER_RELOAD_KEY);
+      window.sessionStorage.removeItem(AFTER_RELOAD_KEY);
+    } catch (unavailable) { return; }
+    var notice = name && document.querySelector('[data-after-reload="' + name + '"]');
+    if (notice) { notice.hidden = false; }
+  }
+
   window.SessionBook = { api: api, messageFor: messageFor, showMessage: showMessage,
-                         hideMessage: hideMessage, actionsFor: actionsFor, clockOptions: clockOptions };
+                         hideMessage: hideMessage, actionsFor: actionsFor, clockOptions: clockOptions,
+                         sayAfterReload: sayAfterReload };
 
   /* ---- details form: the API's rules, checked as the customer types ---- */
   var RULES = {
@@ -146,7 +164,10 @@
     Object.keys(RULES).forEach(function (name) {
       var input = form.elements.namedItem(name);
       if (!input) { return; }
-      input.addEventListener("blur", function () {
+      input.addEventListener("blur", function (event) {
+        // Leaving for the submit button: a message appearing now would move the button from
+        // under the pointer and swallow the click; the submit check shows it instead.
+        if (event.relatedTarget === submit) { return; }
         if (input.value !== "" || input.getAttribute("aria-invalid")) { setFieldError(input, RULES[name](input.value)); }
       });
       input.addEventListener("input", function () {
@@ -263,6 +284,7 @@
     if (!session) { return false; }
     var changed = panel.getAttribute("data-session-id") !== session;
     panel.setAttribute("data-session-id", session);
+    panel.setAttribute("data-session-start", button.getAttribute("data-session-start") || "");
     panel.querySelectorAll("[data-session-text]").forEach(function (text) {
       text.textContent = button.getAttribute("data-session-text");
     });
@@ -338,6 +360,7 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     localiseTimes();
+    showAfterReloadNotice();
     var form = document.querySelector("[data-details-form]");
     if (form) { initDetailsForm(form); }
     var booking = document.querySelector("[data-view]");

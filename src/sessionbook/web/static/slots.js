@@ -66,6 +66,7 @@
     var loadNumber = 0;
     var busy = false;
 
+    root.querySelector("[data-picker-controls]").hidden = false;
     chooseZone(zoneSelect, root.getAttribute("data-initial-zone") || detectedZone());
 
     function zone() { return zoneSelect.value; }
@@ -90,7 +91,7 @@
       var query = new URLSearchParams({ start: first, end: last, timezone: zone() });
       try {
         var answer = await SB.api("GET", "/book/api/slots?" + query.toString());
-        if (mine === loadNumber) { render(answer.slots); }
+        if (mine === loadNumber) { render(answer.slots, first, last); }
       } catch (error) {
         if (mine !== loadNumber) { return; }
         days.textContent = "";
@@ -101,11 +102,31 @@
       }
     }
 
-    function render(slots) {
+    // When moving a session: its present start, so the picker can mark it among the free times.
+    function currentStart() {
+      var sessionPanel = root.closest("[data-session-panel]");
+      return (sessionPanel && sessionPanel.getAttribute("data-session-start")) ||
+        root.getAttribute("data-current-start") || "";
+    }
+
+    // The free times plus, in its week, the session's present time (not free: it is ours).
+    function withCurrent(slots, first, last) {
+      var current = currentStart();
+      if (!current) { return slots; }
+      var day = zoneParts(new Date(current), zone());
+      var listed = slots.some(function (slot) { return Date.parse(slot.start) === Date.parse(current); });
+      if (listed || day < first || day > last) { return slots; }
+      return slots.concat([{ start: current, current: true }]).sort(function (a, b) {
+        return Date.parse(a.start) - Date.parse(b.start);
+      });
+    }
+
+    function render(freeSlots, first, last) {
       var previouslyChosen = form.querySelector('input[name="' + radioName + '"]:checked');
       var chosenValue = previouslyChosen ? previouslyChosen.value : null;
+      var slots = withCurrent(freeSlots, first, last);
       days.textContent = "";
-      confirmRow.hidden = !slots.length;
+      confirmRow.hidden = !freeSlots.length;
       if (!slots.length) {
         var empty = document.createElement("p");
         empty.className = "empty";
@@ -134,17 +155,31 @@
         grid.className = "slot-grid";
         group.slots.forEach(function (slot) {
           var label = document.createElement("label");
-          label.className = "slot";
+          label.className = slot.current ? "slot current" : "slot";
           var input = document.createElement("input");
           input.type = "radio";
           input.name = radioName;
           input.value = slot.start;
-          input.setAttribute("data-end", slot.end);
-          input.checked = slot.start === chosenValue;
-          var text = document.createElement("span");
-          text.textContent = timeFormat.format(new Date(slot.start));
+          if (slot.current) {
+            input.disabled = true;
+          } else {
+            input.setAttribute("data-end", slot.end);
+            input.checked = slot.start === chosenValue;
+          }
+          var face = document.createElement("span");
+          face.className = "slot-face";
+          var time = document.createElement("span");
+          time.className = "slot-time";
+          time.textContent = timeFormat.format(new Date(slot.start));
+          face.appendChild(time);
+          if (slot.current) {
+            var note = document.createElement("span");
+            note.className = "slot-note";
+            note.textContent = "current";
+            face.appendChild(note);
+          }
           label.appendChild(input);
-          label.appendChild(text);
+          label.appendChild(face);
           grid.appendChild(label);
         });
         fieldset.appendChild(grid);
@@ -181,6 +216,7 @@
           body.sessionId = sessionPanel.getAttribute("data-session-id");
         }
         await SB.api("POST", "/book/api/" + mode, body);
+        if (mode === "reschedule") { SB.sayAfterReload("moved"); }
         selectionText.textContent = "Booked. Loading your confirmation…";
         window.location.reload();
         return;
@@ -196,7 +232,11 @@
     prev.addEventListener("click", function () { if (week > 0) { week -= 1; load(false); } });
     next.addEventListener("click", function () { if (week < maxWeeks - 1) { week += 1; load(false); } });
     zoneSelect.addEventListener("change", function () { load(false); });
-    form.addEventListener("change", describeSelection);
+    form.addEventListener("change", function () {
+      describeSelection();
+      // A time is chosen now: "Please choose a time first" (or an older error) no longer applies.
+      if (chosen()) { SB.hideMessage(message); }
+    });
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       if (!busy) { confirm(); }
