@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from sessionbook.admin.insights_routes import router as admin_insights_router
 from sessionbook.admin.package_routes import router as admin_packages_router
 from sessionbook.admin.routes import install_admin
 from sessionbook.bookings.routes import router as bookings_router
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.admin_enabled:
         install_admin(app, settings, services.admin)
         app.include_router(admin_packages_router)
+        app.include_router(admin_insights_router)
     mount_sandboxes(app, services)
 
     if settings.allowed_origin_list:

@@ -74,6 +74,11 @@ class Booking(Base):
         Index("ix_bookings_status_expires_at", "status", "expires_at"),
         Index("ix_bookings_customer_email", "customer_email"),
         Index("ix_bookings_created_at", "created_at"),
+        # The admin insights count each week's payments, schedulings, cancellations, expiries.
+        Index("ix_bookings_paid_at", "paid_at"),
+        Index("ix_bookings_scheduled_at", "scheduled_at"),
+        Index("ix_bookings_cancelled_at", "cancelled_at"),
+        Index("ix_bookings_expired_at", "expired_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)

@@ -1,0 +1,80 @@
+"""Gathers the insights page's figures for one period in one read-only ADMIN transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sessionbook.admin.insights import (
+    UPCOMING_DAYS,
+    Insights,
+    PackageUsage,
+    Period,
+    WeekFigures,
+    boundaries,
+    funnel,
+    heat_map,
+    package_money,
+    split_money,
+    weeks_of,
+)
+from sessionbook.admin.insights_repository import InsightsRepository
+from sessionbook.bookings.models import Booking
+from sessionbook.core.db import ADMIN, Database
+
+UPCOMING_LIMIT = 100
+
+
+async def load_insights(
+    database: Database, period: Period, *, zone: ZoneInfo, currency: str, now: datetime
+) -> Insights:
+    """Every figure of the page; money in `currency`, other currencies kept apart."""
+    weeks = weeks_of(period, zone)
+    bounds = boundaries(weeks)
+    figures = [WeekFigures(week) for week in weeks]
+    async with database.transaction(ADMIN) as session:
+        repository = InsightsRepository(session)
+        created = await repository.created(bounds)
+        paid = await repository.paid(bounds)
+        scheduled = await repository.per_week(Booking.scheduled_at, bounds)
+        cancelled = await repository.per_week(Booking.cancelled_at, bounds)
+        expired = await repository.per_week(Booking.expired_at, bounds)
+        refunded = await repository.refunded(bounds)
+        packages = package_money(
+            await repository.paid_by_package(bounds), await repository.refunded_by_package(bounds)
+        )
+        median_seconds = await repository.median_seconds_to_first_session(bounds)
+        hours = await repository.sessions_per_hour(bounds)
+        upcoming, upcoming_total = await repository.upcoming(
+            now, now + timedelta(days=UPCOMING_DAYS), limit=UPCOMING_LIMIT
+        )
+        usage = await repository.package_usage(bounds, now)
+    for index, (made, _paid, _scheduled) in created.items():
+        figures[index].created = made
+    for index, _code, count, _cents in paid:
+        figures[index].paid += count
+    for counts, name in ((scheduled, "scheduled"), (cancelled, "cancelled"), (expired, "expired")):
+        for index, count in counts.items():
+            setattr(figures[index], name, count)
+    others = split_money(
+        figures, [(index, code, cents) for index, code, _n, cents in paid], refunded, currency
+    )
+    return Insights(
+        period=period,
+        currency=currency,
+        weeks=figures,
+        funnel=funnel(
+            sum(made for made, _, _ in created.values()),
+            sum(paid_since for _, paid_since, _ in created.values()),
+            sum(done for _, _, done in created.values()),
+        ),
+        packages=[money for money in packages if money.currency == currency],
+        other_currencies=others,
+        median_to_first_session=(
+            None if median_seconds is None else timedelta(seconds=round(median_seconds))
+        ),
+        heat_map=heat_map(hours, zone),
+        upcoming=upcoming,
+        upcoming_total=upcoming_total,
+        usage=[PackageUsage(*row) for row in usage],
+    )
