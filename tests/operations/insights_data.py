@@ -86,8 +86,9 @@ async def seed_known_bookings(database: Database) -> Seeded:
                 updated_at=made,
             )
             for name, value in fields.items():
-                is_time = isinstance(value, str) and name.endswith(("_at", "_until"))
-                setattr(row, name, utc(value) if is_time else value)
+                if isinstance(value, str) and name.endswith(("_at", "_until")):
+                    value = utc(value)
+                setattr(row, name, value)
             session.add(row)
             return row
 
