@@ -19,6 +19,7 @@ from sessionbook.admin.insights import (
     parse_period,
     weeks_of,
 )
+from sessionbook.admin.insights_routes import axis_money, duration_text
 from sessionbook.admin.insights_service import load_insights
 from sessionbook.core.db import Database
 from sessionbook.core.money import format_money
@@ -104,6 +105,17 @@ def test_median_and_heat_map() -> None:
     assert grid[6][1] == 2  # Sunday 01:00 CET, before the change
     assert grid[6][10] == 1  # Sunday 10:00 CEST, after it
     assert sum(map(sum, grid)) == 3
+
+
+def test_axis_and_duration_labels() -> None:
+    assert axis_money(60000, "USD") == "$600"
+    assert axis_money(-20000, "USD") == "-$200"
+    assert axis_money(12050, "EUR") == "€120.50"
+    assert axis_money(5000, "JPY") == "¥5,000"
+    assert duration_text(None) == "none yet"
+    assert duration_text(timedelta(minutes=45)) == "45 min"
+    assert duration_text(timedelta(hours=5, minutes=20)) == "5 h 20 min"
+    assert duration_text(timedelta(days=2, hours=3, minutes=10)) == "2 d 3 h"
 
 
 async def test_exact_figures_from_the_known_bookings(

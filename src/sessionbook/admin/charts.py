@@ -13,7 +13,7 @@ from dataclasses import dataclass
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9")
 CHART_WIDTH = 640
 CHART_HEIGHT = 240
-LEFT_MARGIN = 64
+LEFT_MARGIN = 96
 BOTTOM_MARGIN = 28
 TOP_MARGIN = 12
 TICKS = 4
@@ -81,11 +81,13 @@ def grouped_bars(
     series: Sequence[tuple[str, Sequence[int]]],
     *,
     value_label: Callable[[float], str] = lambda value: f"{value:,.0f}",
+    tick_label: Callable[[float], str] | None = None,
 ) -> BarChart:
     """Vertical bars, one group per category and one bar per series; negatives go below zero."""
-    values = [value for _name, numbers in series for value in numbers]
-    top = nice_ceiling(max([0, *values]))
-    bottom = -nice_ceiling(-min(values)) if values and min(values) < 0 else 0
+    values = [0, *(value for _name, numbers in series for value in numbers)]
+    step = max(1.0, nice_ceiling((max(values) - min(values)) / TICKS))
+    top = step * max(1, math.ceil(max(values) / step))
+    bottom = step * math.floor(min(values) / step)
     plot_height = CHART_HEIGHT - TOP_MARGIN - BOTTOM_MARGIN
     scale = plot_height / (top - bottom)
     baseline = TOP_MARGIN + top * scale
@@ -102,9 +104,10 @@ def grouped_bars(
             bars.append(
                 Bar(round(x, 1), round(y, 1), round(bar_width, 1), round(height, 1), colour, title)
             )
+    count = round((top - bottom) / step)
     value_ticks = [
-        Tick(round(baseline - value * scale, 1), value_label(value))
-        for value in _tick_values(bottom, top)
+        Tick(round(baseline - value * scale, 1), (tick_label or value_label)(value))
+        for value in (bottom + step * index for index in range(count + 1))
     ]
     every = max(1, math.ceil(len(categories) / 8))
     category_ticks = [
@@ -123,11 +126,6 @@ def grouped_bars(
         category_ticks,
         legend,
     )
-
-
-def _tick_values(bottom: float, top: float) -> list[float]:
-    step = (top - bottom) / TICKS
-    return [bottom + step * index for index in range(TICKS + 1)]
 
 
 def heat_map_chart(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -12,7 +13,7 @@ from sessionbook.admin.charts import BarChart, grouped_bars, heat_map_chart
 from sessionbook.admin.insights import WEEKDAYS, Insights, PeriodError, parse_period
 from sessionbook.admin.insights_service import load_insights
 from sessionbook.admin.routes import ADMIN_DEPENDENCIES, require_admin
-from sessionbook.core.money import format_money
+from sessionbook.core.money import format_money, minor_units
 
 router = APIRouter(
     prefix="/admin/insights", include_in_schema=False, dependencies=ADMIN_DEPENDENCIES
@@ -65,6 +66,15 @@ def percent_text(share: float | None) -> str:
     return "" if share is None else f"{share:.0%}"
 
 
+def axis_money(cents: float, currency: str) -> str:
+    """An axis label: "$600" rather than "$600.00" when the amount is whole."""
+    text = format_money(round(cents), currency)
+    digits = minor_units(currency)
+    if digits == 0 or round(cents) % 10**digits:
+        return text
+    return re.sub(rf"[.,]0{{{digits}}}(?=\D*$)", "", text)
+
+
 def charts(insights: Insights) -> dict[str, Any]:
     """The pictures of the page; each template pairs one with a table of the same numbers."""
     labels = [f"{figures.week.monday:%d %b}" for figures in insights.weeks]
@@ -72,6 +82,9 @@ def charts(insights: Insights) -> dict[str, Any]:
 
     def money(cents: float) -> str:
         return format_money(round(cents), currency)
+
+    def short_money(cents: float) -> str:
+        return axis_money(cents, currency)
 
     bookings: BarChart = grouped_bars(
         labels,
@@ -88,6 +101,7 @@ def charts(insights: Insights) -> dict[str, Any]:
             ("Net", [figures.net_cents for figures in insights.weeks]),
         ],
         value_label=money,
+        tick_label=short_money,
     )
     funnel = grouped_bars(
         [step.name for step in insights.funnel],
@@ -101,6 +115,7 @@ def charts(insights: Insights) -> dict[str, Any]:
             ("Net", [row.net_cents for row in insights.packages]),
         ],
         value_label=money,
+        tick_label=short_money,
     )
     return {
         "bookings": bookings,
