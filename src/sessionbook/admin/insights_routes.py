@@ -37,17 +37,21 @@ async def insights_page(request: Request) -> Response:
     found = await load_insights(
         site.service.database, period, zone=site.zone, currency=site.settings.currency, now=now
     )
-    form = {"from": period.first_day.isoformat(), "to": period.last_day.isoformat()}
-    context = {
+    return site.page("insights.html", page_context(found), session=session)
+
+
+def page_context(found: Insights) -> dict[str, Any]:
+    """What insights.html needs beside the admin's common context (the benchmark renders it too)."""
+    period = found.period
+    return {
         "notice": None,
         "insights": found,
-        "form": form,
+        "form": {"from": period.first_day.isoformat(), "to": period.last_day.isoformat()},
         "charts": charts(found),
         "weekdays": WEEKDAYS,
         "duration": duration_text,
         "percent": percent_text,
     }
-    return site.page("insights.html", context, session=session)
 
 
 def duration_text(span: timedelta | None) -> str:
