@@ -127,16 +127,23 @@ class InsightsRepository:
 
     async def median_seconds_to_first_session(self, bounds: Sequence[datetime]) -> float | None:
         """Over bookings paid in the period with a live session: paid -> first session start."""
-        first = (
-            select(
-                Booking.paid_at.label("paid_at"),
-                func.min(BookingSession.start_time).label("first_start"),
+        # Per booking, its first live session through (booking_id, start_time): an index probe
+        # per booking paid in the period, never a pass over every session.
+        first_start = (
+            select(func.min(BookingSession.start_time))
+            .where(
+                BookingSession.booking_id == Booking.id,
+                BookingSession.state == SessionState.BOOKED,
             )
-            .join(BookingSession, BookingSession.booking_id == Booking.id)
-            .where(_in(Booking.paid_at, bounds), BookingSession.state == SessionState.BOOKED)
-            .group_by(Booking.id, Booking.paid_at)
+            .correlate(Booking)
+            .scalar_subquery()
+        )
+        paid = (
+            select(Booking.paid_at.label("paid_at"), first_start.label("first_start"))
+            .where(_in(Booking.paid_at, bounds))
             .subquery()
         )
+        first = select(paid).where(paid.c.first_start.is_not(None)).subquery()
         if self._postgresql:
             seconds = func.extract("epoch", first.c.first_start - first.c.paid_at)
             statement = select(func.percentile_cont(0.5).within_group(cast(seconds, Float)))
