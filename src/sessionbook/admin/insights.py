@@ -245,12 +245,19 @@ def split_money(
 
 
 def package_money(
-    gross: Iterable[tuple[str, str, str, int]], refunded: Iterable[tuple[str, str, str, int]]
+    gross: Iterable[tuple[str, str, int]],
+    refunded: Iterable[tuple[str, str, int]],
+    titles: dict[str, str],
 ) -> list[Money]:
-    """(package, title, currency, cents) of payments and of refunds as rows, largest net first."""
+    """(package, currency, cents) of payments and of refunds as rows, largest net first."""
     rows: dict[tuple[str, str], Money] = {}
-    for package_id, title, code, cents in gross:
-        rows.setdefault((package_id, code), Money(code, title)).gross_cents += cents
-    for package_id, title, code, cents in refunded:
-        rows.setdefault((package_id, code), Money(code, title)).refunded_cents += cents
+    for cents_of, amounts in ((0, gross), (1, refunded)):
+        for package_id, code, cents in amounts:
+            row = rows.setdefault(
+                (package_id, code), Money(code, titles.get(package_id, package_id))
+            )
+            if cents_of == 0:
+                row.gross_cents += cents
+            else:
+                row.refunded_cents += cents
     return sorted(rows.values(), key=lambda money: (money.currency, -money.net_cents, money.label))

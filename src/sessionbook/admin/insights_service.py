@@ -40,9 +40,8 @@ async def load_insights(
         cancelled = await repository.per_week(Booking.cancelled_at, bounds)
         expired = await repository.per_week(Booking.expired_at, bounds)
         refunded = await repository.refunded(bounds)
-        packages = package_money(
-            await repository.paid_by_package(bounds), await repository.refunded_by_package(bounds)
-        )
+        refunded_by_package = await repository.refunded_by_package(bounds)
+        titles = await repository.package_titles()
         median_seconds = await repository.median_seconds_to_first_session(bounds)
         hours = await repository.sessions_per_hour(bounds)
         upcoming, upcoming_total = await repository.upcoming(
@@ -51,13 +50,18 @@ async def load_insights(
         usage = await repository.package_usage(bounds, now)
     for index, (made, _paid, _scheduled) in created.items():
         figures[index].created = made
-    for index, _code, count, _cents in paid:
+    for index, _code, _package, count, _cents in paid:
         figures[index].paid += count
     for counts, name in ((scheduled, "scheduled"), (cancelled, "cancelled"), (expired, "expired")):
         for index, count in counts.items():
             setattr(figures[index], name, count)
     others = split_money(
-        figures, [(index, code, cents) for index, code, _n, cents in paid], refunded, currency
+        figures, [(index, code, cents) for index, code, _p, _n, cents in paid], refunded, currency
+    )
+    packages = package_money(
+        [(package, code, cents) for _index, code, package, _n, cents in paid],
+        refunded_by_package,
+        titles,
     )
     return Insights(
         period=period,
@@ -76,5 +80,8 @@ async def load_insights(
         heat_map=heat_map(hours, zone),
         upcoming=upcoming,
         upcoming_total=upcoming_total,
-        usage=[PackageUsage(*row) for row in usage],
+        usage=[
+            PackageUsage(package, titles.get(package, package), *counts)
+            for package, *counts in usage
+        ],
     )
