@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from sqlalchemy import event
 
 from sessionbook.admin.insights import (
     Period,
@@ -29,6 +31,8 @@ from tests.operations.support import ADMIN_SETTINGS, sign_in
 
 PARIS = ZoneInfo(known.ZONE)
 PERIOD = {"from": known.FIRST_DAY, "to": known.LAST_DAY}
+# A step of SQLite's plan that reads a time range or one row by key through an index.
+BOUNDED = re.compile(r"USING .*INDEX .*\((?:.*\b(?:\w+_at|start_time)[<>]|(?:\w+_)?id=\?)")
 
 
 @pytest.fixture(scope="module")
@@ -173,6 +177,42 @@ async def test_exact_figures_from_the_known_bookings(
     assert [
         (u.title, u.bookings, u.sold, u.used, u.booked, u.lapsed, u.unbooked) for u in found.usage
     ] == [("Monthly package", 1, 4, 2, 0, 2, 0)]
+
+
+async def test_every_insights_query_reads_an_index_never_a_whole_table(
+    seeded: known.Seeded, owner_db: Database, test_db: DatabaseUnderTest
+) -> None:
+    """SQLite's plan of each statement the page runs: a table is only ever searched through an
+    index (the catalog's few packages aside), so the page's cost follows the period, not the
+    table. On PostgreSQL the same indexes serve (see bench/growth.py for the timings).
+    """
+    if test_db.backend != "sqlite":
+        pytest.skip("the plan is read from SQLite; PostgreSQL's is measured by the benchmark")
+    statements: list[tuple[str, Any]] = []
+
+    def remember(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append((statement, parameters))
+
+    period = Period(date.fromisoformat(known.FIRST_DAY), date.fromisoformat(known.LAST_DAY))
+    event.listen(owner_db.engine.sync_engine, "before_cursor_execute", remember)
+    try:
+        await load_insights(owner_db, period, zone=PARIS, currency="USD", now=datetime.now(UTC))
+    finally:
+        event.remove(owner_db.engine.sync_engine, "before_cursor_execute", remember)
+
+    assert len(statements) >= 10
+    async with owner_db.engine.connect() as connection:
+        for statement, parameters in statements:
+            plan = await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            steps = [str(row[-1]) for row in plan.all()]
+            whole_scans = [
+                step
+                for step in steps
+                if re.match(r"(SCAN|SEARCH) (bookings|sessions|payment_refunds)\b", step)
+                and not BOUNDED.search(step)
+            ]
+            assert not whole_scans, (statement, steps)
 
 
 # -- the page ----------------------------------------------------------------------------

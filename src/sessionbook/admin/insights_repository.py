@@ -231,7 +231,12 @@ class InsightsRepository:
                 func.count(case((~started, 1))),
             )
             .join(BookingSession, BookingSession.booking_id == Booking.id)
-            .where(several, BookingSession.state == SessionState.BOOKED)
+            .where(
+                several,
+                BookingSession.state == SessionState.BOOKED,
+                # Sessions follow the payment: none of these starts before the period does.
+                BookingSession.start_time >= bounds[0],
+            )
             .group_by(Booking.package_id)
         )
         sessions = {
