@@ -22,7 +22,7 @@ from bench.seed import Seeded, seed
 from bench.stack import running_stack
 
 # The admin insights page, rendered in process one request at a time (see bench/insights.py).
-INSIGHTS_SCENARIO = "admin insights page"
+INSIGHTS_SCENARIO = "admin insights page, 1 client"
 INSIGHTS_ROUNDS = 20
 
 
