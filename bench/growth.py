@@ -1,4 +1,5 @@
-"""How latency grows with the table: status and create at 1 thousand, 100 thousand, 1 million rows.
+"""How latency grows with the table: status, create and the admin insights page at 1 thousand,
+100 thousand, 1 million rows.
 
 One PostgreSQL database grows in steps (COPY), and after each step the same load is measured
 on the same running server, so the only thing that changes is the amount of data. Status asks
@@ -13,11 +14,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bench.databases import create_postgres, drop_postgres
+from bench.insights import time_insights_page
 from bench.load import run_load
 from bench.report import markdown_table
 from bench.scenarios import CreateScenario, Scenario, StatusScenario
 from bench.seed import Seeded, seed
 from bench.stack import running_stack
+
+# The admin insights page, rendered in process one request at a time (see bench/insights.py).
+INSIGHTS_SCENARIO = "admin insights page, 1 client"
+INSIGHTS_ROUNDS = 20
 
 
 @dataclass
@@ -94,6 +100,23 @@ async def measure_growth(
                         f"p50 {result.p50_ms:.1f} ms p99 {result.p99_ms:.1f} ms "
                         f"errors {result.errors}"
                     )
+                page = await time_insights_page(database.app_url, rounds=INSIGHTS_ROUNDS)
+                points.append(
+                    GrowthPoint(
+                        rows=size,
+                        scenario=INSIGHTS_SCENARIO,
+                        requests=page.rounds,
+                        errors=0,
+                        p50_ms=page.p50_ms,
+                        p99_ms=page.p99_ms,
+                        throughput=page.rounds / page.total_seconds,
+                        seed_seconds=seed_seconds,
+                    )
+                )
+                log(
+                    f"growth: {size:,} rows {INSIGHTS_SCENARIO}: p50 {page.p50_ms:.1f} ms "
+                    f"p99 {page.p99_ms:.1f} ms ({page.html_bytes:,} bytes, one at a time)"
+                )
     finally:
         await drop_postgres(database.owner_url)
     return points

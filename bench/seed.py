@@ -29,8 +29,7 @@ BOOKING_COLUMNS = [
     *("id", "token_hash", "package_id", "amount_cents", "refunded_cents", "currency"),
     *("customer_name", "customer_email", "customer_phone", "customer_timezone", "notes"),
     *("metadata", "status", "payment_status", "payment_link_id", "payment_url"),
-    *("payment_intent_id", "payment_checked_at", "cal_event_type_id", "cal_booking_id"),
-    *("cal_uid", "scheduled_start", "scheduled_end", "meeting_url", "schedule_lease_until"),
+    *("payment_intent_id", "payment_checked_at", "cal_event_type_id", "schedule_lease_until"),
     *("expires_at", "created_at", "updated_at", "paid_at", "scheduled_at", "cancelled_at"),
     "expired_at",
     *("package_title", "duration_minutes", "sessions_total", "valid_days"),
@@ -40,6 +39,11 @@ SNAPSHOTS = {
     "discovery": ("Discovery call", 30, 1, None),
     "single": ("Single session", 60, 1, None),
 }
+# A scheduled booking's one session (the Cal.com booking lives on the session row).
+SESSION_COLUMNS = (
+    *("id", "booking_id", "state", "start_time", "end_time", "cal_event_type_id"),
+    *("cal_booking_id", "cal_uid", "meeting_url", "created_at", "updated_at"),
+)
 EVENT_COLUMNS = (
     "booking_id",
     "event_type",
@@ -77,14 +81,23 @@ def _token(random_bytes: bytes) -> str:
     return base64.urlsafe_b64encode(random_bytes).rstrip(b"=").decode("ascii")
 
 
-def _rows(
-    first: int, count: int, now: datetime, keep_every: int
-) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[str]]:
-    """Booking rows first..first+count-1, their audit rows, and the tokens kept."""
+@dataclass
+class Batch:
+    """One chunk of rows for COPY, and the tokens kept from it."""
+
+    bookings: list[tuple[Any, ...]] = field(default_factory=list)
+    sessions: list[tuple[Any, ...]] = field(default_factory=list)
+    events: list[tuple[Any, ...]] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+
+
+def _rows(first: int, count: int, now: datetime, keep_every: int) -> Batch:
+    """Booking rows first..first+count-1, their sessions and audit rows, the tokens kept."""
     entropy = os.urandom(48 * count)
-    bookings: list[tuple[Any, ...]] = []
-    events: list[tuple[Any, ...]] = []
-    kept: list[str] = []
+    batch = Batch()
+    bookings = batch.bookings
+    events = batch.events
+    kept = batch.kept
     two_years = 2 * 365 * 24 * 3600
     for offset in range(count):
         number = first + offset
@@ -111,8 +124,9 @@ def _rows(
             "expired_at": None,
             "checked": None,
         }
-        if kind < 10:  # paid and scheduled
-            start = created + timedelta(days=3, hours=number % 9)
+        if kind < 10:  # paid and scheduled, on the hour as the coach's slots are
+            start = created.replace(minute=0, second=0, microsecond=0)
+            start += timedelta(days=3, hours=number % 9)
             common.update(
                 status="scheduled",
                 payment_status="paid",
@@ -176,11 +190,6 @@ def _rows(
                 common["intent"],
                 common["checked"],
                 1001 if common["package_id"] == "discovery" else 1002,
-                common["cal_id"],
-                common["cal_uid"],
-                common["start"],
-                common["end"],
-                common["meeting"],
                 None,
                 common["expires"],
                 created,
@@ -192,6 +201,22 @@ def _rows(
                 *SNAPSHOTS[str(common["package_id"])],
             )
         )
+        if common["cal_id"] is not None:
+            batch.sessions.append(
+                (
+                    uuid.uuid4(),
+                    booking_id,
+                    "booked",
+                    common["start"],
+                    common["end"],
+                    1002,
+                    common["cal_id"],
+                    common["cal_uid"],
+                    common["meeting"],
+                    common["scheduled_at"],
+                    common["scheduled_at"],
+                )
+            )
         events.append(
             (
                 booking_id,
@@ -216,7 +241,7 @@ def _rows(
                     common["checked"],
                 )
             )
-    return bookings, events, kept
+    return batch
 
 
 async def seed(dsn: str, seeded: Seeded, count: int) -> None:
@@ -231,15 +256,19 @@ async def seed(dsn: str, seeded: Seeded, count: int) -> None:
     try:
         for first in range(seeded.rows, seeded.rows + count, CHUNK_ROWS):
             size = min(CHUNK_ROWS, seeded.rows + count - first)
-            bookings, events, kept = _rows(first, size, now, keep_every)
-            kept_all.extend(kept)
+            batch = _rows(first, size, now, keep_every)
+            kept_all.extend(batch.kept)
             await connection.copy_records_to_table(
-                "bookings", records=bookings, columns=BOOKING_COLUMNS
+                "bookings", records=batch.bookings, columns=BOOKING_COLUMNS
             )
             await connection.copy_records_to_table(
-                "booking_events", records=events, columns=EVENT_COLUMNS
+                "sessions", records=batch.sessions, columns=SESSION_COLUMNS
+            )
+            await connection.copy_records_to_table(
+                "booking_events", records=batch.events, columns=EVENT_COLUMNS
             )
         await connection.execute("VACUUM ANALYZE bookings")
+        await connection.execute("VACUUM ANALYZE sessions")
         await connection.execute("VACUUM ANALYZE booking_events")
         # Likewise the checkpoint that writes the new pages out: now, not during the timing.
         with contextlib.suppress(asyncpg.InsufficientPrivilegeError):

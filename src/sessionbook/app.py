@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from sessionbook.admin.export_routes import router as admin_exports_router
+from sessionbook.admin.insights_routes import router as admin_insights_router
 from sessionbook.admin.package_routes import router as admin_packages_router
 from sessionbook.admin.routes import install_admin
 from sessionbook.bookings.routes import router as bookings_router
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         install_admin(app, settings, services.admin)
         app.include_router(admin_packages_router)
         app.include_router(admin_exports_router)
+        app.include_router(admin_insights_router)
     mount_sandboxes(app, services)
 
     if settings.allowed_origin_list:

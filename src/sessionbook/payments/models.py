@@ -65,6 +65,8 @@ class PaymentRefund(Base):
         ),
         CheckConstraint("amount_cents > 0", name="amount_positive"),
         Index("ix_payment_refunds_created_at", "created_at"),
+        # Settled refunds by when they settled (a settled row is final), for the admin insights.
+        Index("ix_payment_refunds_status_updated_at", "status", "updated_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
