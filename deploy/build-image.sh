@@ -25,6 +25,7 @@ PG_PORT=5432
 WORK_DIR="$(mktemp -d)"
 SERVER_LOG="$WORK_DIR/server.log"
 SERVER_PID=""
+SERVER_MATCH=""
 IMAGE_ROOT=""
 DATABASE=""
 
@@ -39,14 +40,22 @@ fail() {
   exit 1
 }
 
+# The server runs under a backgrounded shell function, so $SERVER_PID is that shell's pid, not
+# the server's: the server itself is found by its command line (its port is ours alone).
+server_running() {
+  kill -0 "$SERVER_PID" 2>/dev/null || pgrep -f -- "$SERVER_MATCH" >/dev/null
+}
+
 stop_server() {
   [[ -n "$SERVER_PID" ]] || return 0
+  pkill -TERM -f -- "$SERVER_MATCH" 2>/dev/null || true
   kill -TERM "$SERVER_PID" 2>/dev/null || true
   for _ in $(seq 1 40); do
-    kill -0 "$SERVER_PID" 2>/dev/null || break
+    server_running || break
     sleep 0.5
   done
-  if kill -0 "$SERVER_PID" 2>/dev/null; then
+  if server_running; then
+    pkill -KILL -f -- "$SERVER_MATCH" 2>/dev/null || true
     kill -KILL "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
     SERVER_PID=""
@@ -76,7 +85,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'fail "interrupted"' INT TERM
 
-for tool in podman mmdebstrap curl psql pg_isready unshare chroot sha256sum; do
+for tool in podman mmdebstrap curl psql pg_isready unshare chroot sha256sum pgrep pkill; do
   command -v "$tool" >/dev/null || fail "$tool is missing (apt-get install podman mmdebstrap curl postgresql-client)"
 done
 [[ "$(id -u)" == 0 ]] || fail "run as root: mmdebstrap, podman image mount and chroot need it"
@@ -151,6 +160,7 @@ app_url="postgresql+asyncpg://sessionbook_app:$app_password@$PG_HOST:$PG_PORT/$D
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 base_url="http://127.0.0.1:$port"
 log "sessionbook serve on $base_url"
+SERVER_MATCH="sessionbook serve --host 127.0.0.1 --port $port"
 run_in_image DATABASE_URL="$app_url" SITE_URL="$base_url" \
   sessionbook serve --host 127.0.0.1 --port "$port" >"$SERVER_LOG" 2>&1 &
 SERVER_PID=$!
