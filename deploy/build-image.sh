@@ -121,6 +121,9 @@ log "building $IMAGE on $base_image"
 timeout 1200 podman build "${build_args[@]}" . >"$WORK_DIR/build.log" 2>&1 \
   || { tail -n 40 "$WORK_DIR/build.log" >&2; fail "podman build"; }
 log "built $IMAGE in $((SECONDS - started)) s"
+# Each rebuild leaves the previous image and build stage untagged (~0.8 GB): drop those older
+# than a day, keeping the recent ones that hold the dependency layer's cache.
+podman image prune --force --filter until=24h >/dev/null 2>&1 || log "could not prune old images"
 
 # 3. The image's own files, run with chroot as the image's user, in a mount namespace of their
 #    own so that /proc, /dev and a writable /tmp vanish with the process.
