@@ -13,6 +13,7 @@ from sessionbook.web.formatting import (
     format_day,
     format_duration,
     format_price,
+    format_sessions,
     format_time_range,
     is_known_zone,
     selectable_zones,
@@ -52,6 +53,21 @@ def test_prices_are_formatted_from_integer_minor_units(
 )
 def test_durations_read_as_words(minutes: int, shown: str) -> None:
     assert format_duration(minutes) == shown
+
+
+@pytest.mark.parametrize(
+    ("sessions", "minutes", "valid_days", "shown"),
+    [
+        (1, 60, None, "1 hour"),
+        (1, 30, 31, "30 minutes"),
+        (4, 60, 31, "4 sessions of 1 hour, within 31 days"),
+        (3, 90, None, "3 sessions of 1 hour 30 minutes"),
+    ],
+)
+def test_a_package_says_how_many_sessions_it_gives(
+    sessions: int, minutes: int, valid_days: int | None, shown: str
+) -> None:
+    assert format_sessions(sessions, minutes, valid_days) == shown
 
 
 def test_times_are_shown_in_the_customers_zone() -> None:

@@ -49,6 +49,19 @@ async def test_packages_come_from_the_catalog_with_prices_and_sandbox_banner(
         assert price in page.text
     assert "<fieldset" in page.text
     assert "<legend>Choose a package</legend>" in page.text
+    assert "4 sessions of 1 hour, within 31 days" in page.text
+    assert "12 sessions of 1 hour, within 92 days" in page.text
+
+
+async def test_the_details_of_a_package_of_several_sessions_say_how_many(
+    browser: httpx.AsyncClient,
+) -> None:
+    page = await browser.get("/book/details", params={"package": "monthly"})
+
+    assert page.status_code == 200
+    assert (
+        '<span data-testid="summary-gives">4 sessions of 1 hour, within 31 days</span>' in page.text
+    )
 
 
 async def test_catalog_currency_is_formatted_from_cents(

@@ -38,6 +38,15 @@ def format_duration(minutes: int) -> str:
     return " ".join(parts)
 
 
+def format_sessions(sessions: int, minutes: int, valid_days: int | None) -> str:
+    """What a package gives: "1 hour", or "4 sessions of 1 hour, within 31 days"."""
+    each = format_duration(minutes)
+    if sessions == 1:
+        return each
+    within = f", within {valid_days} days" if valid_days else ""
+    return f"{sessions} sessions of {each}{within}"
+
+
 def zone_or_utc(name: str | None) -> ZoneInfo:
     """The named zone, or UTC when the name is missing or unknown."""
     if name:

@@ -12,8 +12,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
+from sessionbook.catalog.models import Package
 from sessionbook.core.settings import Settings
-from sessionbook.web.formatting import format_duration, format_price
+from sessionbook.web.formatting import format_duration, format_price, format_sessions
 
 WEB_DIR = Path(__file__).parent
 TEMPLATES_DIR = WEB_DIR / "templates"
@@ -43,6 +44,7 @@ def build_templates(settings: Settings) -> Jinja2Templates:
         static_url=static_url,
         sandbox=settings.sandbox,
         payments_sandbox=not settings.payments_live,
+        package_gives=_package_gives,
     )
     environment.filters.update(money=format_price, duration=format_duration)
     return Jinja2Templates(env=environment)
@@ -61,3 +63,8 @@ def render(
     response = templates.TemplateResponse(request, name, context, status_code=status_code)
     assert isinstance(response, HTMLResponse)
     return response
+
+
+def _package_gives(package: Package) -> str:
+    """The package's sessions, their length and validity, as its choice and summary say it."""
+    return format_sessions(package.sessions, package.duration_minutes, package.valid_days)
