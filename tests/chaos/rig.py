@@ -27,7 +27,7 @@ from sessionbook.core.settings import SANDBOX_EVENT_TYPE_IDS
 from sessionbook_sandbox.airwallex import create_airwallex_sandbox
 from sessionbook_sandbox.airwallex_core import AirwallexSandbox
 from sessionbook_sandbox.cal import EventTypeSpec, create_cal_sandbox
-from tests.support.live_server import free_port, live_server
+from tests.support.live_server import free_port, live_mode_env, live_server
 
 CLIENT_ID = "chaos-client"
 API_KEY = "chaos-api-key"
@@ -112,33 +112,6 @@ class Stage:
     sweep_env: dict[str, str] = field(default_factory=dict)
 
 
-def server_env(
-    database_url: str, port: int, airwallex: str, cal: str, sweep_seconds: int
-) -> dict[str, str]:
-    """Live-mode settings pointed at the stand-ins, nothing else from this process."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key in ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "SYSTEMROOT")
-    }
-    env.update(
-        DATABASE_URL=database_url,
-        SITE_URL=f"http://127.0.0.1:{port}",
-        AIRWALLEX_BASE_URL=airwallex,
-        AIRWALLEX_CLIENT_ID=CLIENT_ID,
-        AIRWALLEX_API_KEY=API_KEY,
-        AIRWALLEX_WEBHOOK_SECRET=WEBHOOK_SECRET,
-        CAL_API_URL=f"{cal}/v2",
-        CAL_API_KEY=CAL_KEY,
-        RATE_LIMITS="off",
-        SWEEP_INTERVAL_SECONDS=str(sweep_seconds),
-        LOG_LEVEL="warning",
-    )
-    for package, event_type in EVENT_TYPES.items():
-        env[f"CAL_{package.upper()}_EVENT_TYPE_ID"] = str(event_type)
-    return env
-
-
 @contextmanager
 def stage(database_url: str, directory: Path, *, sweep_seconds: int) -> Iterator[Stage]:
     """Start both stand-ins and one server (not yet waited for); stop everything afterwards."""
@@ -174,7 +147,14 @@ def stage(database_url: str, directory: Path, *, sweep_seconds: int) -> Iterator
             public_base_url=cal,
         )
         stack.enter_context(live_server(cal_app, port=cal_port))
-        env = server_env(database_url, port, airwallex, cal, sweep_seconds)
+        env = live_mode_env(
+            database_url=database_url,
+            port=port,
+            airwallex=airwallex,
+            cal=cal,
+            keys=(CLIENT_ID, API_KEY, WEBHOOK_SECRET, CAL_KEY),
+            sweep_seconds=sweep_seconds,
+        )
         server = ServerProcess(port=port, env=env, log=directory / "server.log")
         stack.callback(server.stop)
         server.start()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
 import sys
 from collections import Counter
@@ -29,7 +28,7 @@ from starlette.routing import Route
 from sessionbook.core.settings import SANDBOX_EVENT_TYPE_IDS
 from sessionbook_sandbox.airwallex import create_airwallex_sandbox
 from sessionbook_sandbox.cal import EventTypeSpec, create_cal_sandbox
-from tests.support.live_server import free_port, live_server, wait_until_ready
+from tests.support.live_server import free_port, live_mode_env, live_server, wait_until_ready
 
 CLIENT_ID = "cluster-client"
 API_KEY = "cluster-api-key"
@@ -100,30 +99,6 @@ class Cluster:
         )
 
 
-def _server_env(database_url: str, port: int, airwallex: str, cal: str) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key in ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "SYSTEMROOT")
-    }
-    env.update(
-        DATABASE_URL=database_url,
-        SITE_URL=f"http://127.0.0.1:{port}",
-        AIRWALLEX_BASE_URL=airwallex,
-        AIRWALLEX_CLIENT_ID=CLIENT_ID,
-        AIRWALLEX_API_KEY=API_KEY,
-        AIRWALLEX_WEBHOOK_SECRET=WEBHOOK_SECRET,
-        CAL_API_URL=f"{cal}/v2",
-        CAL_API_KEY=CAL_KEY,
-        RATE_LIMITS="off",
-        SWEEP_INTERVAL_SECONDS="1",  # both sweep all the time: that must be harmless too
-        LOG_LEVEL="warning",
-    )
-    for package, event_type in EVENT_TYPES.items():
-        env[f"CAL_{package.upper()}_EVENT_TYPE_ID"] = str(event_type)
-    return env
-
-
 @contextmanager
 def _serve(database_url: str, airwallex: str, cal: str, logs: list[Path]) -> Iterator[list[str]]:
     """Start one server per log file, all at once; wait until each is ready; stop them all."""
@@ -135,7 +110,15 @@ def _serve(database_url: str, airwallex: str, cal: str, logs: list[Path]) -> Ite
             with log.open("wb") as output:
                 process = subprocess.Popen(
                     [str(executable), "serve", "--port", str(port)],
-                    env=_server_env(database_url, port, airwallex, cal),
+                    env=live_mode_env(
+                        database_url=database_url,
+                        port=port,
+                        airwallex=airwallex,
+                        cal=cal,
+                        keys=(CLIENT_ID, API_KEY, WEBHOOK_SECRET, CAL_KEY),
+                        # both sweep all the time: that must be harmless too
+                        sweep_seconds=1,
+                    ),
                     stdout=output,
                     stderr=subprocess.STDOUT,
                 )

@@ -14,7 +14,6 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from typer.testing import CliRunner, Result
 
@@ -31,6 +30,7 @@ from sessionbook_sandbox.cal import EventTypeSpec, create_cal_sandbox
 from tests.conftest import DatabaseUnderTest, RunningServer
 from tests.support.databases import postgres_admin_url, with_database
 from tests.support.live_server import free_port, live_server
+from tests.support.smtp import smtp_server_on_loopback
 
 LIVE_WEBHOOK_SECRET = "whsec_doctor_test_value_0123456789"
 SMTP_USER, SMTP_PASSWORD = "coach", "smtp-password-never-shown"
@@ -112,19 +112,8 @@ def _authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data
 def smtp_server() -> Iterator[tuple[Mailbox, int]]:
     """A plain SMTP server with AUTH and no STARTTLS, on loopback."""
     mailbox = Mailbox()
-    port = free_port()
-    controller = Controller(
-        mailbox,
-        hostname="127.0.0.1",
-        port=port,
-        authenticator=_authenticate,
-        auth_require_tls=False,
-    )
-    controller.start()
-    try:
+    with smtp_server_on_loopback(mailbox, _authenticate) as port:
         yield mailbox, port
-    finally:
-        controller.stop()
 
 
 def smtp_env(port: int, **extra: str) -> dict[str, str]:

@@ -13,13 +13,13 @@ from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from sessionbook.notifications.email import Attachment, EmailDeliveryError, OutgoingEmail
 from sessionbook.notifications.ics import session_event
 from sessionbook.notifications.smtp import SmtpEmailSender
 from tests.support.live_server import free_port
+from tests.support.smtp import smtp_server_on_loopback
 
 START = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
 
@@ -57,19 +57,8 @@ def _authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data
 @pytest.fixture
 def smtp_server() -> Iterator[tuple[Mailbox, int]]:
     mailbox = Mailbox()
-    port = free_port()
-    controller = Controller(
-        mailbox,
-        hostname="127.0.0.1",
-        port=port,
-        authenticator=_authenticate,
-        auth_require_tls=False,
-    )
-    controller.start()
-    try:
+    with smtp_server_on_loopback(mailbox, _authenticate) as port:
         yield mailbox, port
-    finally:
-        controller.stop()
 
 
 def confirmation(to: str = "ann@example.com") -> OutgoingEmail:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import threading
@@ -14,12 +15,53 @@ from typing import Any
 import httpx
 import uvicorn
 
+from sessionbook.core.settings import SANDBOX_EVENT_TYPE_IDS
+
 
 def free_port() -> int:
     """Ask the kernel for a port nobody is listening on."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def live_mode_env(
+    *,
+    database_url: str,
+    port: int,
+    airwallex: str,
+    cal: str,
+    keys: tuple[str, str, str, str],
+    sweep_seconds: int,
+) -> dict[str, str]:
+    """Settings of a `sessionbook serve` in live mode pointed at stand-ins served apart from it.
+
+    `keys` are the Airwallex client id, API key and webhook secret and the Cal.com key; nothing
+    else of this process's environment is passed on. The event types are the ones a fresh
+    database's packages were seeded with.
+    """
+    client_id, api_key, webhook_secret, cal_key = keys
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key in ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "SYSTEMROOT")
+    }
+    env.update(
+        DATABASE_URL=database_url,
+        SITE_URL=f"http://127.0.0.1:{port}",
+        AIRWALLEX_BASE_URL=airwallex,
+        AIRWALLEX_CLIENT_ID=client_id,
+        AIRWALLEX_API_KEY=api_key,
+        AIRWALLEX_WEBHOOK_SECRET=webhook_secret,
+        CAL_API_URL=f"{cal}/v2",
+        CAL_API_KEY=cal_key,
+        RATE_LIMITS="off",
+        SWEEP_INTERVAL_SECONDS=str(sweep_seconds),
+        LOG_LEVEL="warning",
+    )
+    for package, event_type in SANDBOX_EVENT_TYPE_IDS.items():
+        env[f"CAL_{package.upper()}_EVENT_TYPE_ID"] = str(event_type)
+    return env
 
 
 def wait_until_ready(
