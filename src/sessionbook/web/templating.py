@@ -13,6 +13,7 @@ from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
 from sessionbook.catalog.models import Package
+from sessionbook.core import i18n
 from sessionbook.core.settings import Settings
 from sessionbook.web.formatting import format_duration, format_price, format_sessions
 
@@ -39,6 +40,15 @@ def build_templates(settings: Settings) -> Jinja2Templates:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    # New-style gettext: `_("Hello %(name)s", name=...)` escapes and formats in one step.
+    environment.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext,
+        i18n.ngettext,
+        newstyle=True,
+        pgettext=i18n.pgettext,
+        npgettext=i18n.npgettext,
     )
     environment.globals.update(
         static_url=static_url,
