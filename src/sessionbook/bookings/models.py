@@ -104,6 +104,8 @@ class Booking(Base):
     customer_email: Mapped[str] = mapped_column(String(255))
     customer_phone: Mapped[str | None] = mapped_column(String(40))
     customer_timezone: Mapped[str | None] = mapped_column(String(64))
+    # The language the customer used ("en", "fr"): their emails are written in it.
+    customer_locale: Mapped[str | None] = mapped_column(String(16))
     notes: Mapped[str | None] = mapped_column(Text)
     booking_metadata: Mapped[dict[str, Any]] = mapped_column("metadata", JSONType, default=dict)
     status: Mapped[str] = mapped_column(String(20))
