@@ -16,6 +16,7 @@ from fastapi import FastAPI
 
 from sessionbook.admin.service import AdminService
 from sessionbook.bookings.service import BookingService
+from sessionbook.branding.profile import BrandProfile, StaticBrand
 from sessionbook.catalog.defaults import SANDBOX_EVENT_TYPES
 from sessionbook.catalog.service import CatalogService
 from sessionbook.core.db import Database
@@ -166,6 +167,8 @@ def build_services(settings: Settings) -> Services:
         notifications=NotificationService(
             database=database,
             sender=build_email_sender(settings),
+            brand=StaticBrand(BrandProfile()),
+            site_url=settings.site_url,
             coach_timezone=settings.coach_timezone,
             message_domain=message_domain(settings.smtp_from),
         ),

@@ -37,3 +37,13 @@ class BrandSource(Protocol):
     """Where pages and emails read the current brand (the database, in the running service)."""
 
     async def current(self) -> BrandProfile: ...
+
+
+class StaticBrand:
+    """A `BrandSource` that always answers the same profile (tests, previews, fixed setups)."""
+
+    def __init__(self, profile: BrandProfile) -> None:
+        self.profile = profile
+
+    async def current(self) -> BrandProfile:
+        return self.profile

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from email.utils import formataddr, parseaddr
 from typing import Protocol
 
 import structlog
@@ -33,6 +34,37 @@ class OutgoingEmail:
     booking_id: str
     message_id: str
     attachments: tuple[Attachment, ...] = field(default_factory=tuple)
+    # The same message as HTML, sent beside `text` as multipart/alternative.
+    html: str | None = None
+    # The brand's name for the From header ("": the configured sender's own name).
+    sender_name: str = ""
+    reply_to: str | None = None
+
+
+def one_line(value: str) -> str:
+    """`value` on one line: CR, LF and other control characters become single spaces.
+
+    Header values come from the brand and the catalog; a line break in one must never start
+    a header of its own.
+    """
+    return " ".join("".join(" " if ord(char) < 32 or ord(char) == 127 else char for char in value).split())
+
+
+def from_header(sender_name: str, configured_sender: str) -> str:
+    """The From header: the brand's name (else the configured one) and the configured address."""
+    configured_name, address = parseaddr(configured_sender)
+    name = one_line(sender_name) or one_line(configured_name)
+    return formataddr((name, address))
+
+
+def reply_to_header(address: str | None) -> str | None:
+    """A single plain address for Reply-To, or None when `address` is not one."""
+    if not address or one_line(address) != address:
+        return None
+    name, parsed = parseaddr(address)
+    if name or parsed != address or "@" not in parsed:
+        return None
+    return parsed
 
 
 class EmailDeliveryError(Exception):

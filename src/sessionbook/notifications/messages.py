@@ -1,15 +1,33 @@
-"""The words of each customer email, written from the booking as it is when the email is sent."""
+"""Each customer email, written from the booking as it is when the email is sent.
+
+The facts of each kind (what happened, when, how much) are gathered here; the words are the
+templates' (notifications/templates/<kind>.txt and .html), in the customer's language and
+zone. The admin's previews call `render` too, so what they show is what customers receive.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sessionbook.bookings.models import Booking, BookingSession
 from sessionbook.bookings.sessions import next_session, sessions_remaining
+from sessionbook.branding.profile import BrandProfile
+from sessionbook.core.i18n import DEFAULT_LOCALE, supported, use_locale
+from sessionbook.core.i18n import gettext as _
+from sessionbook.core.i18n import ngettext
 from sessionbook.core.money import format_money
-from sessionbook.notifications.email import Attachment, OutgoingEmail
+from sessionbook.notifications.email import Attachment, OutgoingEmail, one_line
 from sessionbook.notifications.ics import session_event
+from sessionbook.notifications.rendering import (
+    absolute_url,
+    accent_colours,
+    format_when,
+    render_parts,
+    web_link,
+)
 
 PAYMENT_RECEIVED = "payment_received"
 BOOKING_CONFIRMED = "booking_confirmed"
@@ -25,10 +43,35 @@ KINDS = (
     SESSIONS_LAPSING,
     SESSION_CANCELLED_BY_COACH,
 )
+# The customer's booking page. The token itself is never in an email (only its hash is kept):
+# the page opens the booking in the browser that holds it, elsewhere the customer's own link.
+MANAGE_PATH = "/book"
 
 
 class Obsolete(Exception):
     """The news in this message is no longer true (rescheduled, cancelled, paid after all)."""
+
+
+@dataclass(frozen=True, slots=True)
+class EmailSetting:
+    """What every email of this install shares: the brand, the public site, the coach's zone."""
+
+    brand: BrandProfile
+    site_url: str
+    coach_timezone: str
+
+
+@dataclass(slots=True)
+class _Content:
+    subject: str
+    preheader: str
+    values: dict[str, Any] = field(default_factory=dict)
+    attachments: tuple[Attachment, ...] = ()
+
+
+def email_locale(booking: Booking, brand: BrandProfile) -> str:
+    """The customer's language, else the brand's default, else English."""
+    return supported(booking.customer_locale) or supported(brand.default_language) or DEFAULT_LOCALE
 
 
 def _zone(booking: Booking, fallback: str) -> ZoneInfo:
@@ -39,11 +82,6 @@ def _zone(booking: Booking, fallback: str) -> ZoneInfo:
             except (ZoneInfoNotFoundError, ValueError):
                 continue
     return ZoneInfo("UTC")
-
-
-def _when(moment: datetime, zone: ZoneInfo) -> str:
-    local = moment.astimezone(zone)
-    return f"{local:%A %d %B %Y, %H:%M} ({zone.key})"
 
 
 def session_uid(session: BookingSession) -> str:
@@ -75,89 +113,158 @@ def render(
     booking: Booking,
     sessions: list[BookingSession],
     payload: dict[str, object],
-    coach_timezone: str,
+    setting: EmailSetting,
     message_id: str,
     sequence: int,
     now: datetime,
 ) -> OutgoingEmail:
-    """The email for one outbox row; `Obsolete` when it should no longer be sent."""
+    """The email for one outbox row, both parts; `Obsolete` when it should no longer be sent."""
+    brand = setting.brand
+    locale = email_locale(booking, brand)
+    zone = _zone(booking, setting.coach_timezone)
+    with use_locale(locale):
+        content = _content(kind, booking, sessions, payload, zone, locale, sequence, now)
+        accent, accent_text = accent_colours(brand.accent_color)
+        context: dict[str, Any] = {
+            "locale": locale,
+            "subject": content.subject,
+            "preheader": content.preheader,
+            "customer_name": booking.customer_name,
+            "title": booking.package_title,
+            "reference": str(booking.id),
+            "manage_url": setting.site_url.rstrip("/") + MANAGE_PATH,
+            "brand_name": brand.display_name,
+            "coach_name": brand.coach_name,
+            # The business signs below the coach only when it is a name of its own.
+            "business_name": brand.business_name if brand.business_name != brand.coach_name else "",
+            "support_email": brand.support_email or "",
+            "photo_url": absolute_url(setting.site_url, brand.photo_url),
+            "accent": accent,
+            "accent_text": accent_text,
+            **content.values,
+        }
+        text, html = render_parts(kind, context)
+    return OutgoingEmail(
+        to=booking.customer_email,
+        subject=one_line(content.subject),
+        text=text,
+        html=html,
+        kind=kind,
+        booking_id=str(booking.id),
+        message_id=message_id,
+        attachments=content.attachments,
+        sender_name=brand.display_name,
+        reply_to=brand.support_email,
+    )
+
+
+def _content(
+    kind: str,
+    booking: Booking,
+    sessions: list[BookingSession],
+    payload: dict[str, object],
+    zone: ZoneInfo,
+    locale: str,
+    sequence: int,
+    now: datetime,
+) -> _Content:
+    """Subject, preheader and the facts of one kind, in the current locale."""
     title = booking.package_title
-    zone = _zone(booking, coach_timezone)
-    greeting = f"Hello {booking.customer_name},\n\n"
-    reference = f"\n\nYour booking reference: {booking.id}\n"
-    attachments: tuple[Attachment, ...] = ()
     if kind == PAYMENT_RECEIVED:
-        subject = f"Payment received: {title}"
-        body = (
-            f"we received your payment of {format_money(booking.amount_cents, booking.currency)} "
-            f"for {title}. Thank you!\n\nYou can now pick a time for your session with the "
-            "booking link you were given when you booked."
+        amount = format_money(booking.amount_cents, booking.currency, locale)
+        return _Content(
+            subject=_("Payment received: %(title)s") % {"title": title},
+            preheader=_("We received %(amount)s for %(title)s.") % {"amount": amount, "title": title},
+            values={"amount": amount},
         )
-    elif kind == BOOKING_EXPIRED:
+    if kind == BOOKING_EXPIRED:
         if booking.status != "expired":
             raise Obsolete(f"booking is {booking.status}")
-        subject = f"Your booking has expired: {title}"
-        body = (
-            f"your booking for {title} was not completed in time and has expired. "
-            "Nothing was charged for it. You are welcome to book again at any time."
+        return _Content(
+            subject=_("Your booking has expired: %(title)s") % {"title": title},
+            preheader=_("Nothing was charged. You are welcome to book again at any time."),
         )
-    elif kind == SESSIONS_LAPSING:
+    if kind == SESSIONS_LAPSING:
         remaining = sessions_remaining(booking, len(sessions))
         until = booking.sessions_valid_until
         if booking.status != "paid" or remaining == 0 or until is None or until <= now:
             raise Obsolete("nothing left to lapse")
-        subject = f"{remaining} session(s) of your {title} left to book"
-        body = (
-            f"you still have {remaining} session(s) of your {title} to book. Sessions not "
-            f"booked by {_when(until, zone)} lapse. Pick your times with the booking link "
-            "you were given when you booked."
+        until_text = format_when(until, zone, locale)
+        subject = ngettext(
+            "%(num)d session of your %(title)s left to book",
+            "%(num)d sessions of your %(title)s left to book",
+            remaining,
+        ) % {"num": remaining, "title": title}
+        return _Content(
+            subject=subject,
+            preheader=_("Book them by %(until)s.") % {"until": until_text},
+            values={"remaining": remaining, "until": until_text},
         )
-    elif kind == SESSION_CANCELLED_BY_COACH:
+    if kind == SESSION_CANCELLED_BY_COACH:
         start_text = payload.get("start")
-        when = _when(datetime.fromisoformat(str(start_text)), zone) if start_text else "soon"
-        subject = f"Your coach cancelled your {title} on {when}"
-        body = (
-            f"your coach had to cancel your {title} on {when}. The session is credited back "
-            "to your booking, nothing is lost: pick a new time with the booking link you were "
-            "given when you booked."
-        )
-    elif kind in (BOOKING_CONFIRMED, BOOKING_REMINDER):
-        session = _session_of(booking, sessions, payload, now)
-        start, end = session.start_time, session.end_time
-        if kind == BOOKING_REMINDER:
-            if payload.get("scheduledStart") != start.isoformat() or start <= now:
-                raise Obsolete("session moved or already begun")
-            subject = f"Reminder: {title} on {_when(start, zone)}"
-            lead = f"a reminder that your {title} starts {_when(start, zone)}."
+        when = format_when(datetime.fromisoformat(str(start_text)), zone, locale) if start_text else ""
+        if when:
+            subject = _("Your coach cancelled your %(title)s on %(when)s") % {
+                "title": title,
+                "when": when,
+            }
         else:
-            subject = f"Booking confirmed: {title} on {_when(start, zone)}"
-            lead = f"your {title} is booked for {_when(start, zone)}."
-        link = session.meeting_url or "the link in your calendar invitation"
-        body = f"{lead}\n\nJoin here: {link}\n\nThe session is attached as a calendar file."
-        attachments = (
-            Attachment(
-                filename="session.ics",
-                content_type="text/calendar; method=PUBLISH",
-                content=session_event(
-                    uid=session_uid(session),
-                    sequence=sequence,
-                    start=start,
-                    end=end,
-                    summary=title,
-                    description=f"Booking reference {booking.id}",
-                    location=session.meeting_url,
-                    now=now,
-                ),
-            ),
+            subject = _("Your coach cancelled a session of your %(title)s") % {"title": title}
+        return _Content(
+            subject=subject,
+            preheader=_("The session is credited back to your booking: nothing is lost."),
+            values={"when": when},
         )
+    if kind in (BOOKING_CONFIRMED, BOOKING_REMINDER):
+        return _session_content(kind, booking, sessions, payload, zone, locale, sequence, now)
+    raise Obsolete(f"unknown notification kind {kind!r}")
+
+
+def _session_content(
+    kind: str,
+    booking: Booking,
+    sessions: list[BookingSession],
+    payload: dict[str, object],
+    zone: ZoneInfo,
+    locale: str,
+    sequence: int,
+    now: datetime,
+) -> _Content:
+    title = booking.package_title
+    session = _session_of(booking, sessions, payload, now)
+    start, end = session.start_time, session.end_time
+    when = format_when(start, zone, locale)
+    if kind == BOOKING_REMINDER:
+        if payload.get("scheduledStart") != start.isoformat() or start <= now:
+            raise Obsolete("session moved or already begun")
+        subject = _("Reminder: %(title)s on %(when)s") % {"title": title, "when": when}
+        preheader = _("Your session starts on %(when)s.") % {"when": when}
     else:
-        raise Obsolete(f"unknown notification kind {kind!r}")
-    return OutgoingEmail(
-        to=booking.customer_email,
+        subject = _("Booking confirmed: %(title)s on %(when)s") % {"title": title, "when": when}
+        preheader = _("Your session is booked for %(when)s.") % {"when": when}
+    calendar_file = Attachment(
+        filename="session.ics",
+        content_type="text/calendar; method=PUBLISH",
+        content=session_event(
+            uid=session_uid(session),
+            sequence=sequence,
+            start=start,
+            end=end,
+            summary=title,
+            description=_("Booking reference %(reference)s") % {"reference": booking.id},
+            location=session.meeting_url,
+            now=now,
+        ),
+    )
+    return _Content(
         subject=subject,
-        text=greeting + body + reference,
-        kind=kind,
-        booking_id=str(booking.id),
-        message_id=message_id,
-        attachments=attachments,
+        preheader=preheader,
+        values={
+            "when": when,
+            "minutes": int((end - start).total_seconds() // 60),
+            # Shown as text whatever it is; a link only when it is a plain web address.
+            "meeting_url": session.meeting_url or "",
+            "meeting_link": web_link(session.meeting_url),
+        },
+        attachments=(calendar_file,),
     )

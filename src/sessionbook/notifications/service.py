@@ -10,14 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import structlog
 
 from sessionbook.bookings.sessions import sessions_remaining
+from sessionbook.branding.profile import BrandSource
+from sessionbook.catalog.models import Package
 from sessionbook.core.db import SERVICE, Database, utcnow
 from sessionbook.core.metrics import record_notification
 from sessionbook.notifications.email import EmailDeliveryError, EmailSender, OutgoingEmail
-from sessionbook.notifications.messages import Obsolete, render
+from sessionbook.notifications.messages import EmailSetting, Obsolete, render
+from sessionbook.notifications.previews import sample_for
 from sessionbook.notifications.outbox import (
     OutboxRepository,
     enqueue_reminder,
@@ -60,6 +64,8 @@ class NotificationService:
         *,
         database: Database,
         sender: EmailSender,
+        brand: BrandSource,
+        site_url: str,
         coach_timezone: str,
         message_domain: str = "sessionbook.invalid",
         batch_size: int = 20,
@@ -69,6 +75,8 @@ class NotificationService:
     ) -> None:
         self.database = database
         self.sender = sender
+        self.brand = brand
+        self.site_url = site_url
         self.coach_timezone = coach_timezone
         self.message_domain = message_domain
         self.batch_size = batch_size
@@ -117,9 +125,37 @@ class NotificationService:
                 break
         return sent
 
+    async def email_setting(self) -> EmailSetting:
+        """The brand as it is now, with the site and the coach's zone: what every email shares."""
+        return EmailSetting(
+            brand=await self.brand.current(),
+            site_url=self.site_url,
+            coach_timezone=self.coach_timezone,
+        )
+
+    async def preview(self, kind: str, *, locale: str, package: Package) -> OutgoingEmail:
+        """`kind` as a fictitious customer of `package` would receive it, rendered like the
+        real ones; KeyError for a kind that does not exist."""
+        now = self.clock()
+        setting = await self.email_setting()
+        zone = ZoneInfo(self.coach_timezone)
+        sample = sample_for(kind, package=package, locale=locale, zone=zone, now=now)
+        return render(
+            kind=kind,
+            booking=sample.booking,
+            sessions=sample.sessions,
+            payload=sample.payload,
+            setting=setting,
+            message_id=f"<sessionbook-preview-{kind}@{self.message_domain}>",
+            sequence=int(now.timestamp()),
+            now=now,
+        )
+
     async def _claim(self) -> list[_Job]:
         now = self.clock()
         jobs: list[_Job] = []
+        # Read before the claim's transaction, once per batch: the brand is its own read.
+        setting = await self.email_setting()
         async with self.database.transaction(SERVICE) as session:
             repository = OutboxRepository(session)
             rows = await repository.claim_due(now, lease=self.lease, limit=self.batch_size)
@@ -138,7 +174,7 @@ class NotificationService:
                         booking=booking,
                         sessions=sessions.get(booking.id, []),
                         payload=dict(row.payload or {}),
-                        coach_timezone=self.coach_timezone,
+                        setting=setting,
                         message_id=f"<sessionbook-outbox-{row.id}@{self.message_domain}>",
                         sequence=int(row.created_at.timestamp()),
                         now=now,

@@ -9,7 +9,13 @@ from email.utils import formatdate
 import aiosmtplib
 import structlog
 
-from sessionbook.notifications.email import EmailDeliveryError, OutgoingEmail
+from sessionbook.notifications.email import (
+    EmailDeliveryError,
+    OutgoingEmail,
+    from_header,
+    one_line,
+    reply_to_header,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -42,12 +48,19 @@ class SmtpEmailSender:
 
     def build(self, email: OutgoingEmail) -> EmailMessage:
         message = EmailMessage()
-        message["From"] = self.sender
+        message["From"] = from_header(email.sender_name, self.sender)
+        reply_to = reply_to_header(email.reply_to)
+        if reply_to is not None:
+            message["Reply-To"] = reply_to
         message["To"] = email.to
-        message["Subject"] = email.subject
+        message["Subject"] = one_line(email.subject)
         message["Date"] = formatdate(localtime=False, usegmt=True)
         message["Message-ID"] = email.message_id
         message.set_content(email.text)
+        if email.html is not None:
+            # multipart/alternative: clients show the last part they can, so HTML goes last;
+            # attachments then wrap both in multipart/mixed.
+            message.add_alternative(email.html, subtype="html")
         for attachment in email.attachments:
             maintype, _, subtype = attachment.content_type.partition("/")
             subtype, _, parameters = subtype.partition(";")
