@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from sessionbook.admin.email_routes import router as admin_emails_router
 from sessionbook.admin.export_routes import router as admin_exports_router
 from sessionbook.admin.insights_routes import router as admin_insights_router
 from sessionbook.admin.package_routes import router as admin_packages_router
@@ -32,6 +33,7 @@ from sessionbook.http.startup import StartupFailureMiddleware
 from sessionbook.monitoring.routes import router as monitoring_router
 from sessionbook.monitoring.sweep import run_sweep
 from sessionbook.monitoring.worker import SweepWorker
+from sessionbook.notifications.service import NotificationService
 from sessionbook.payments.routes import router as payments_router
 from sessionbook.payments.service import PaymentService
 from sessionbook.scheduling.routes import router as scheduling_router
@@ -83,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(admin_packages_router)
         app.include_router(admin_exports_router)
         app.include_router(admin_insights_router)
+        app.include_router(admin_emails_router)
     mount_sandboxes(app, services)
 
     if settings.allowed_origin_list:
@@ -110,6 +113,7 @@ def _provide_to_routes(app: FastAPI, services: Services) -> None:
     provide(app, BookingService, services.bookings)
     provide(app, PaymentService, services.payments)
     provide(app, SchedulingService, services.scheduling)
+    provide(app, NotificationService, services.notifications)
 
 
 def _form_targets(settings: Settings) -> str:

@@ -20,6 +20,7 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from sessionbook.bookings.models import Booking, BookingSession
+from sessionbook.branding.profile import BrandProfile, StaticBrand
 from sessionbook.core.db import SERVICE, Database
 from sessionbook.notifications.email import EmailDeliveryError, LogEmailSender, OutgoingEmail
 from sessionbook.notifications.models import OutboxMessage
@@ -88,6 +89,8 @@ def notifier(database: Database, sender: Outbox, clock: Callable[[], datetime]) 
     return NotificationService(
         database=database,
         sender=sender,
+        brand=StaticBrand(BrandProfile()),
+        site_url="https://coach.example",
         coach_timezone="Europe/London",
         message_domain="coach.example",
         batch_size=3,
@@ -147,6 +150,13 @@ async def add_booking(database: Database, **values: Any) -> Booking:
 
 
 SESSIONS: dict[uuid.UUID, BookingSession] = {}
+
+
+def in_london(moment: datetime) -> str:
+    """How an English email writes `moment` for a customer in the coach's zone (London)."""
+    local = moment.astimezone(ZoneInfo("Europe/London"))
+    clock = f"{local.hour % 12 or 12}:{local:%M}\u202f{'AM' if local.hour < 12 else 'PM'}"
+    return f"{local:%A}, {local:%B} {local.day}, {local.year} at {clock} (London Time)"
 
 
 def scheduled(start: datetime, scheduled_at: datetime) -> dict[str, Any]:
@@ -273,10 +283,7 @@ async def test_confirmation_carries_the_session_as_a_calendar_file(database: Dat
     await notifier(database, sender, lambda: NOW).deliver_due()
 
     [email] = [e for e in sender.sent if e.booking_id == str(booking.id)]
-    local = start.astimezone(ZoneInfo("Europe/London"))
-    assert email.subject == (
-        f"Booking confirmed: Single session on {local:%A %d %B %Y, %H:%M} (Europe/London)"
-    )
+    assert email.subject == f"Booking confirmed: Single session on {in_london(start)}"
     assert "https://meet.example/room" in email.text
     [attachment] = email.attachments
     ics = attachment.content.decode()
@@ -306,8 +313,7 @@ async def test_reminders_24_hours_ahead_once_per_session_time(database: Database
     [row] = await rows_of(database, soon, booked_today, next_week)
     assert (row.booking_id, row.kind, row.state) == (soon.id, "booking_reminder", "sent")
     [email] = [e for e in sender.sent if e.booking_id == str(soon.id)]
-    local = (NOW + timedelta(hours=10)).astimezone(ZoneInfo("Europe/London"))
-    assert email.subject.startswith(f"Reminder: Single session on {local:%A %d %B %Y, %H:%M}")
+    assert email.subject == f"Reminder: Single session on {in_london(NOW + timedelta(hours=10))}"
 
 
 async def test_without_smtp_an_email_is_logged_by_kind_and_booking_only() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from email.utils import formataddr, parseaddr
 from typing import Protocol
@@ -9,6 +10,10 @@ from typing import Protocol
 import structlog
 
 log = structlog.get_logger(__name__)
+
+# Control characters and Unicode's own line and paragraph separators; no-break spaces stay.
+_LINE_BREAKING = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]")
+_SPACES = re.compile(" {2,}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +52,7 @@ def one_line(value: str) -> str:
     Header values come from the brand and the catalog; a line break in one must never start
     a header of its own.
     """
-    return " ".join("".join(" " if ord(char) < 32 or ord(char) == 127 else char for char in value).split())
+    return _SPACES.sub(" ", _LINE_BREAKING.sub(" ", value)).strip(" ")
 
 
 def from_header(sender_name: str, configured_sender: str) -> str:

@@ -15,9 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sessionbook.bookings.models import Booking, BookingSession
 from sessionbook.bookings.sessions import next_session, sessions_remaining
 from sessionbook.branding.profile import BrandProfile
-from sessionbook.core.i18n import DEFAULT_LOCALE, supported, use_locale
+from sessionbook.core.i18n import DEFAULT_LOCALE, ngettext, supported, use_locale
 from sessionbook.core.i18n import gettext as _
-from sessionbook.core.i18n import ngettext
 from sessionbook.core.money import format_money
 from sessionbook.notifications.email import Attachment, OutgoingEmail, one_line
 from sessionbook.notifications.ics import session_event
@@ -174,7 +173,8 @@ def _content(
         amount = format_money(booking.amount_cents, booking.currency, locale)
         return _Content(
             subject=_("Payment received: %(title)s") % {"title": title},
-            preheader=_("We received %(amount)s for %(title)s.") % {"amount": amount, "title": title},
+            preheader=_("We received %(amount)s for %(title)s.")
+            % {"amount": amount, "title": title},
             values={"amount": amount},
         )
     if kind == BOOKING_EXPIRED:
@@ -202,7 +202,8 @@ def _content(
         )
     if kind == SESSION_CANCELLED_BY_COACH:
         start_text = payload.get("start")
-        when = format_when(datetime.fromisoformat(str(start_text)), zone, locale) if start_text else ""
+        start = datetime.fromisoformat(str(start_text)) if start_text else None
+        when = format_when(start, zone, locale) if start is not None else ""
         if when:
             subject = _("Your coach cancelled your %(title)s on %(when)s") % {
                 "title": title,

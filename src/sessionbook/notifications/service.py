@@ -21,12 +21,12 @@ from sessionbook.core.db import SERVICE, Database, utcnow
 from sessionbook.core.metrics import record_notification
 from sessionbook.notifications.email import EmailDeliveryError, EmailSender, OutgoingEmail
 from sessionbook.notifications.messages import EmailSetting, Obsolete, render
-from sessionbook.notifications.previews import sample_for
 from sessionbook.notifications.outbox import (
     OutboxRepository,
     enqueue_reminder,
     enqueue_sessions_lapsing,
 )
+from sessionbook.notifications.previews import sample_for
 
 log = structlog.get_logger(__name__)
 
