@@ -64,9 +64,10 @@ def from_header(sender_name: str, configured_sender: str) -> str:
 
 def reply_to_header(address: str | None) -> str | None:
     """A single plain address for Reply-To, or None when `address` is not one."""
-    if not address or one_line(address) != address:
+    if not address:
         return None
     name, parsed = parseaddr(address)
+    # Anything beside the one address (a name, a line break, a second header) differs.
     if name or parsed != address or "@" not in parsed:
         return None
     return parsed
