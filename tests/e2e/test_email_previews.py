@@ -42,9 +42,7 @@ def test_the_html_part_renders_in_a_frame_that_runs_no_script(
     button = frame.get_by_role("link", name="Gérer votre réservation")
     expect(button).to_be_visible()
     # The inline styles apply under the page's policy: the button is on the accent colour.
-    background = button.evaluate(
-        "link => getComputedStyle(link.parentElement).backgroundColor"
-    )
+    background = button.evaluate("link => getComputedStyle(link.parentElement).backgroundColor")
     assert background == "rgb(47, 93, 138)"
     sandbox = page.locator("iframe[sandbox]").get_attribute("sandbox")
     assert sandbox == ""  # every restriction: no scripts, no forms, no same origin
