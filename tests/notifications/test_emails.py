@@ -294,6 +294,18 @@ def test_the_from_name_is_the_brands_and_replies_go_to_its_support_address() -> 
     assert bare["From"] == "bookings@coach.example"
 
 
+def test_a_brand_name_in_any_language_survives_the_trip() -> None:
+    message = build(
+        confirmation(booking(), brand=BrandProfile(business_name="Séances Élodie, Lyon"))
+    )
+
+    parsed = email.message_from_bytes(message.as_bytes(), policy=email.policy.default)
+
+    assert parsed["From"] == '"Séances Élodie, Lyon" <bookings@coach.example>'
+    assert parsed["From"].addresses[0].display_name == "Séances Élodie, Lyon"
+    assert parsed["Subject"].startswith("Réservation confirmée : Single session le mardi")
+
+
 def test_a_line_break_in_the_brand_cannot_add_a_header() -> None:
     hostile = BrandProfile(
         business_name="Claire\r\nBcc: everyone@victim.example\r\n",
