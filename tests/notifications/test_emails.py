@@ -319,6 +319,7 @@ def test_a_line_break_in_the_brand_cannot_add_a_header() -> None:
     assert b"\nBcc:" not in headers
     assert b"\rBcc:" not in headers
     assert message["Reply-To"] is None  # not one plain address: left out
+    assert "more@victim" not in str(message.get_body(preferencelist=("html",)))
     headers_in_order = ["From", "To", "Subject", "Date", "Message-ID", *_mime(message)]
     assert list(message) == headers_in_order
 

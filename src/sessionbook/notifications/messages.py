@@ -18,7 +18,7 @@ from sessionbook.branding.profile import BrandProfile
 from sessionbook.core.i18n import DEFAULT_LOCALE, ngettext, supported, use_locale
 from sessionbook.core.i18n import gettext as _
 from sessionbook.core.money import format_money
-from sessionbook.notifications.email import Attachment, OutgoingEmail, one_line
+from sessionbook.notifications.email import Attachment, OutgoingEmail, one_line, reply_to_header
 from sessionbook.notifications.ics import session_event
 from sessionbook.notifications.rendering import (
     absolute_url,
@@ -136,7 +136,8 @@ def render(
             "coach_name": brand.coach_name,
             # The business signs below the coach only when it is a name of its own.
             "business_name": brand.business_name if brand.business_name != brand.coach_name else "",
-            "support_email": brand.support_email or "",
+            # The same one plain address as the Reply-To, or none.
+            "support_email": reply_to_header(brand.support_email) or "",
             "photo_url": absolute_url(setting.site_url, brand.photo_url),
             "accent": accent,
             "accent_text": accent_text,
