@@ -7,11 +7,12 @@ extractors), so a new `_()` anywhere in src/sessionbook fails here until fr/mess
 from __future__ import annotations
 
 import re
+from configparser import ConfigParser
 from pathlib import Path
+from typing import Any
 
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
-from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
 from sessionbook.core import i18n
@@ -26,8 +27,7 @@ Msgid = str | tuple[str, ...]
 
 def extracted() -> dict[Msgid, str]:
     """Each msgid of the source (a tuple for plural ones) and the first file that has it."""
-    with (ROOT / "babel.cfg").open() as config:
-        method_map, options_map = parse_mapping_cfg(config, str(ROOT / "babel.cfg"))
+    method_map, options_map = mapping()
     found: dict[Msgid, str] = {}
     for filename, _line, message, _comments, _context in extract_from_dir(
         SOURCE, method_map, options_map
@@ -35,6 +35,24 @@ def extracted() -> dict[Msgid, str]:
         key: Msgid = message if isinstance(message, str) else tuple(m for m in message if m)
         found.setdefault(key, filename)
     return found
+
+
+def mapping() -> tuple[list[tuple[str, str]], dict[str, dict[str, Any]]]:
+    """babel.cfg as Babel's extractor takes it: [method: pattern] sections and their options."""
+    config = ConfigParser()
+    config.read(ROOT / "babel.cfg")
+    method_map: list[tuple[str, str]] = []
+    options_map: dict[str, dict[str, Any]] = {}
+    for section in config.sections():
+        method, pattern = (part.strip() for part in section.split(":", 1))
+        method_map.append((pattern, method))
+        options_map[pattern] = dict(config.items(section))
+    return method_map, options_map
+
+
+def texts(value: Any) -> tuple[str, ...]:
+    """A msgid or msgstr as its texts: one, or one per plural form."""
+    return (value,) if isinstance(value, str) else tuple(value)
 
 
 def french() -> Catalog:
@@ -57,8 +75,7 @@ def test_every_string_has_a_french_translation_and_none_is_fuzzy() -> None:
         if entry is None:
             problems.append(f"{filename}: {msgid!r} is not in fr/messages.po")
             continue
-        strings = entry.string if isinstance(entry.string, tuple) else (entry.string,)
-        if not all(strings):
+        if not all(texts(entry.string)):
             problems.append(f"{filename}: {msgid!r} has no French translation")
         if entry.fuzzy:
             problems.append(f"{filename}: {msgid!r} is marked fuzzy")
@@ -70,10 +87,8 @@ def test_translations_keep_the_placeholders_of_their_msgid() -> None:
     for entry in french():
         if not entry.id:
             continue
-        ids = entry.id if isinstance(entry.id, tuple) else (entry.id,)
-        wanted = set().union(*(_PLACEHOLDER.findall(text) for text in ids))
-        strings = entry.string if isinstance(entry.string, tuple) else (entry.string,)
-        for text in strings:
+        wanted = set().union(*(_PLACEHOLDER.findall(text) for text in texts(entry.id)))
+        for text in texts(entry.string):
             if text and set(_PLACEHOLDER.findall(text)) != wanted:
                 problems.append(f"{entry.id!r}: {text!r}")
     assert not problems, "\n".join(problems)

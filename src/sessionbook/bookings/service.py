@@ -33,8 +33,8 @@ from sessionbook.bookings.tokens import hash_token, hashes_match, is_well_formed
 from sessionbook.bookings.transitions import expiry_due, record_change
 from sessionbook.catalog.models import Package
 from sessionbook.catalog.repository import PackageRepository
-from sessionbook.core.db import SERVICE, Actor, Database, utcnow
 from sessionbook.core import i18n
+from sessionbook.core.db import SERVICE, Actor, Database, utcnow
 from sessionbook.core.errors import ProviderUnavailable, ValidationFailed
 
 log = structlog.get_logger(__name__)
@@ -110,9 +110,7 @@ class BookingService:
                     "There is no package with this id on sale.",
                     fields={"packageId": "must be the id of an active package"},
                 )
-            booking = _new_booking(
-                request, package, token_hash, now, self._window(package), locale
-            )
+            booking = _new_booking(request, package, token_hash, now, self._window(package), locale)
             repository = BookingRepository(session)
             await repository.add(booking)
             await repository.add_event(

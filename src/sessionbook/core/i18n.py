@@ -43,6 +43,11 @@ def supported(locale: str | None) -> str | None:
     return language if language in SUPPORTED_LOCALES else None
 
 
+def exact(code: str | None) -> str | None:
+    """`code` when it is exactly one of ours ("fr"): what the switcher and its cookie carry."""
+    return code if code in SUPPORTED_LOCALES else None
+
+
 def accepted_languages(header: str | None) -> list[str]:
     """The language tags of an Accept-Language header, most wanted first (RFC 9110, 12.5.4).
 
@@ -86,11 +91,12 @@ def choose_locale(
 ) -> str:
     """The page's language: the switcher's choice, the remembered one, the browser's, the brand's.
 
-    Each step counts only when it names a supported language; English is the last resort.
+    Each step counts only when it names a supported language (the switcher's and the cookie's
+    exactly, "fr"); English is the last resort.
     """
     return (
-        supported(asked)
-        or supported(remembered)
+        exact(asked)
+        or exact(remembered)
         or negotiate(accept_language)
         or supported(default)
         or DEFAULT_LOCALE

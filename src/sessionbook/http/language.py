@@ -1,4 +1,4 @@
-"""Which language a request is answered in: `?lang=`, the `lang` cookie, Accept-Language, the brand's.
+"""A request's language: `?lang=`, else the `lang` cookie, else Accept-Language, else the brand's.
 
 Pages render in it (web sets it per page request) and a booking created by the request keeps
 it for its emails. The brand's default language plugs in as an awaitable hook on app.state,
@@ -38,7 +38,7 @@ def install_default_locale(app: FastAPI, source: DefaultLocale) -> None:
 
 def choice_from_request(request: Request, default: str | None = None) -> LanguageChoice:
     """The request's language, with `default` standing in for the brand's."""
-    asked = i18n.supported(request.query_params.get(LANG_PARAM))
+    asked = i18n.exact(request.query_params.get(LANG_PARAM))
     locale = i18n.choose_locale(
         asked=asked,
         remembered=request.cookies.get(LANG_COOKIE),
@@ -58,8 +58,8 @@ async def request_language(request: Request) -> LanguageChoice:
 
 def _named_by_request(request: Request) -> bool:
     return (
-        i18n.supported(request.query_params.get(LANG_PARAM)) is not None
-        or i18n.supported(request.cookies.get(LANG_COOKIE)) is not None
+        i18n.exact(request.query_params.get(LANG_PARAM)) is not None
+        or i18n.exact(request.cookies.get(LANG_COOKIE)) is not None
         or i18n.negotiate(request.headers.get("accept-language")) is not None
     )
 

@@ -64,9 +64,10 @@ def format_sessions(sessions: int, minutes: int, valid_days: int | None) -> str:
             "%(num)d sessions of %(each)s, within %(days)d days",
             sessions,
         ) % {"num": sessions, "each": each, "days": valid_days}
-    return ngettext(
-        "%(num)d session of %(each)s", "%(num)d sessions of %(each)s", sessions
-    ) % {"num": sessions, "each": each}
+    return ngettext("%(num)d session of %(each)s", "%(num)d sessions of %(each)s", sessions) % {
+        "num": sessions,
+        "each": each,
+    }
 
 
 def zone_or_utc(name: str | None) -> ZoneInfo:
@@ -111,7 +112,7 @@ def format_time(moment: datetime, zone: ZoneInfo) -> str:
 
 
 def format_time_range(start: datetime, end: datetime, zone: ZoneInfo) -> str:
-    """ "9:00 – 10:00 AM" in English, "09:00 – 10:00" in French, in the given zone."""
+    """ "9:00 to 10:00 AM" in English, "09:00 to 10:00" in French (CLDR intervals), in the zone."""
     locale = i18n.current_locale()
     skeleton = "hm" if _twelve_hours(locale) else "Hm"
     return dates.format_interval(

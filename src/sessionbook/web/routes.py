@@ -211,7 +211,12 @@ def _details_page(
     status_code: int = 200,
 ) -> Response:
     # The switcher's links from the form's answer (a POST) lead back to this package's form.
-    context = {"package": package, "form": form, "notice": notice, "lang_keep": {"package": package.id}}
+    context = {
+        "package": package,
+        "form": form,
+        "notice": notice,
+        "lang_keep": {"package": package.id},
+    }
     response = _page(request, services, "details.html", context, status_code=status_code)
     if services.settings.payments_live:
         # The form's answer redirects to Airwallex's hosted page, whose host only the

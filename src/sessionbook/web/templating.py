@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from urllib.parse import urlencode
 from functools import cache
 from pathlib import Path
 from typing import Any, NamedTuple
+from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.requests import Request
@@ -92,9 +92,14 @@ _DROPPED_PARAMS = frozenset({LANG_PARAM, "token"})
 
 
 def language_links(request: Request, keep: dict[str, str] | None = None) -> list[LanguageLink]:
-    """The switcher: this page in each language, with its query kept (`keep` adds to it)."""
-    params = [(k, v) for k, v in request.query_params.multi_items() if k not in _DROPPED_PARAMS]
-    params += [(k, v) for k, v in (keep or {}).items() if k not in _DROPPED_PARAMS]
+    """The switcher: this page in each language, with its query kept (`keep` sets more of it)."""
+    kept = {k: v for k, v in (keep or {}).items() if k not in _DROPPED_PARAMS}
+    params = [
+        (k, v)
+        for k, v in request.query_params.multi_items()
+        if k not in _DROPPED_PARAMS and k not in kept
+    ]
+    params += kept.items()
     current = i18n.current_locale()
     links = []
     for locale in i18n.SUPPORTED_LOCALES:
