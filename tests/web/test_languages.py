@@ -317,3 +317,43 @@ async def test_an_english_customer_reads_a_12_hour_clock(
     assert "Tuesday 4 June 2030" in page.text
     assert "3:00\u2009\u2013\u20094:00\u202fPM" in page.text
     assert "Your payment of $150.00 is refunded in full." in page.text
+
+
+async def test_pages_tell_caches_what_their_language_depends_on(
+    browser: httpx.AsyncClient,
+) -> None:
+    page = await browser.get("/", headers=FRENCH)
+    missing = await browser.get("/no-such-page", headers={"Accept": BROWSER_ACCEPT})
+
+    for answer in (page, missing):
+        vary = {name.strip().lower() for name in answer.headers["vary"].split(",")}
+        assert {"accept-language", "cookie"} <= vary
+
+
+async def test_the_calendar_file_is_in_the_page_language(
+    browser: httpx.AsyncClient, owner_db: Database
+) -> None:
+    start = datetime(2030, 6, 4, 13, 0, tzinfo=UTC)
+    created = await create_booking(browser, PAID)
+    await set_booking(
+        owner_db,
+        created["bookingId"],
+        status="scheduled",
+        payment_status="paid",
+        scheduled_start=start,
+        scheduled_end=start.replace(hour=14),
+        meeting_url="https://meet.example.com/abc",
+    )
+    await open_link(browser, created["bookingToken"])
+
+    french = await browser.get("/book/calendar.ics", headers=FRENCH)
+    english = await browser.get("/book/calendar.ics")
+
+    assert french.status_code == english.status_code == 200
+    french_text = french.text.replace("\r\n ", "")
+    english_text = english.text.replace("\r\n ", "")
+    assert f"Référence de réservation {created['bookingId']}" in french_text
+    assert f"Rejoindre{NBSP}: https://meet.example.com/abc" in french_text
+    assert f"Join: https://meet.example.com/abc\\nBooking reference {created['bookingId']}" in (
+        english_text
+    )

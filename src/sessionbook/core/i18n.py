@@ -122,8 +122,8 @@ def current_locale() -> str:
 
 
 @contextmanager
-def use_locale(locale: str) -> Iterator[None]:
-    """Render everything inside in `locale` (an unsupported one falls back to English)."""
+def use_locale(locale: str | None) -> Iterator[None]:
+    """Render everything inside in `locale` (an unsupported or missing one: English)."""
     token = _current_locale.set(supported(locale) or DEFAULT_LOCALE)
     try:
         yield
@@ -131,7 +131,7 @@ def use_locale(locale: str) -> Iterator[None]:
         _current_locale.reset(token)
 
 
-def set_locale(locale: str) -> None:
+def set_locale(locale: str | None) -> None:
     """Set the locale for the rest of this context (one request's task)."""
     _current_locale.set(supported(locale) or DEFAULT_LOCALE)
 

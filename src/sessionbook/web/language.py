@@ -41,7 +41,9 @@ def request_choice(request: Request) -> LanguageChoice:
 
 
 def remember_language(request: Request, response: Response, settings: Settings) -> None:
-    """After the switcher (`?lang=`): keep the language for a year on every page of the site."""
+    """Say what the page's language came from (for caches), and after the switcher (`?lang=`)
+    keep the language for a year on every page of the site."""
+    _vary(response, ("Accept-Language", "Cookie"))
     choice = getattr(request.state, _CHOICE_STATE, None)
     if not isinstance(choice, LanguageChoice) or not choice.switched:
         return
@@ -55,4 +57,12 @@ def remember_language(request: Request, response: Response, settings: Settings) 
         secure=cookies_secure(settings),
         httponly=False,
         samesite="lax",
+    )
+
+
+def _vary(response: Response, names: tuple[str, ...]) -> None:
+    present = [name.strip() for name in response.headers.get("vary", "").split(",") if name.strip()]
+    known = {name.lower() for name in present}
+    response.headers["Vary"] = ", ".join(
+        [*present, *(name for name in names if name.lower() not in known)]
     )
