@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from starlette.requests import Request
 
 from sessionbook.core import i18n
 from sessionbook.web.formatting import (
@@ -18,6 +19,7 @@ from sessionbook.web.formatting import (
     format_time,
     format_time_range,
 )
+from sessionbook.web.templating import language_links
 
 NBSP = "\u00a0"
 PARIS = ZoneInfo("Europe/Paris")
@@ -104,3 +106,29 @@ def test_an_unsupported_locale_renders_in_english() -> None:
     with i18n.use_locale("de"):
         assert i18n.current_locale() == "en"
         assert format_price(0, "EUR") == "Free"
+
+
+def _request(path: str, query: bytes = b"") -> Request:
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": path,
+        "query_string": query,
+        "headers": [(b"host", b"book.example")],
+    }
+    return Request(scope)
+
+
+def test_switcher_links_stay_on_the_site_and_drop_the_token() -> None:
+    with i18n.use_locale("fr"):
+        links = language_links(_request("/book", b"token=secret&lang=en&x=1"))
+
+    assert [(link.locale, link.href, link.current) for link in links] == [
+        ("en", "/book?x=1&lang=en", False),
+        ("fr", "/book?x=1&lang=fr", True),
+    ]
+    for path in ("//elsewhere.example/x", "/\\elsewhere.example", "///elsewhere.example"):
+        href = language_links(_request(path))[0].href
+        assert href.startswith("/")
+        assert not href.startswith(("//", "/\\"))
+    assert language_links(_request("/a b<"))[0].href == "/a%20b%3C?lang=en"

@@ -6,7 +6,7 @@ import hashlib
 from functools import cache
 from pathlib import Path
 from typing import Any, NamedTuple
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.requests import Request
@@ -101,6 +101,9 @@ def language_links(request: Request, keep: dict[str, str] | None = None) -> list
     ]
     params += kept.items()
     current = i18n.current_locale()
+    # One leading slash, the rest percent-encoded: the 404 page of "//elsewhere.example" or
+    # of "/\elsewhere.example" must not link off the site.
+    path = quote("/" + request.url.path.lstrip("/\\"))
     links = []
     for locale in i18n.SUPPORTED_LOCALES:
         query = urlencode([*params, (LANG_PARAM, locale)])
@@ -108,7 +111,7 @@ def language_links(request: Request, keep: dict[str, str] | None = None) -> list
             LanguageLink(
                 locale=locale,
                 name=i18n.LANGUAGE_NAMES[locale],
-                href=f"{request.url.path}?{query}",
+                href=f"{path}?{query}",
                 current=locale == current,
             )
         )
