@@ -14,7 +14,7 @@ TEST_DATABASE_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install lock lock-check run test lint imports typecheck pytest format bench clean
+.PHONY: install lock lock-check run test lint imports typecheck pytest format bench clean messages
 
 $(UV_STAMP):
 	rm -rf $(UV_VENV)
@@ -63,6 +63,18 @@ test: lint typecheck pytest
 format: $(STAMP)
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
+
+# Translations: extract every gettext string of the code and pages into the template (.pot,
+# kept in git so a review shows what changed), then merge it into each language's .po.
+# The .po files are the catalogs themselves (read and compiled in memory at run time).
+LOCALES := src/sessionbook/locales
+messages: $(STAMP)
+	$(BIN)/pybabel extract --mapping-file=babel.cfg --keywords=_ --keywords=ngettext:1,2 \
+		--keywords=pgettext:1c,2 --keywords=npgettext:1c,2,3 --no-location --no-wrap \
+		--project=sessionbook --copyright-holder=sessionbook \
+		--output-file=$(LOCALES)/messages.pot src/sessionbook
+	$(BIN)/pybabel update --input-file=$(LOCALES)/messages.pot --output-dir=$(LOCALES) \
+		--domain=messages --locale=fr --no-wrap --ignore-obsolete --no-fuzzy-matching
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run --short

@@ -76,8 +76,11 @@ def test_times_are_shown_in_the_customers_zone() -> None:
     london = ZoneInfo("Europe/London")
 
     assert format_day(start, london) == "Sunday 29 March 2026"
-    assert format_time_range(start, end, london) == "00:30 \u2013 02:30"
-    assert format_time_range(start, end, ZoneInfo("Asia/Tokyo")) == "09:30 \u2013 10:30"
+    # English clocks run 1-12 (CLDR's interval: thin spaces round the dash, a narrow one before AM).
+    assert format_time_range(start, end, london) == "12:30\u2009\u2013\u20092:30\u202fAM"
+    assert format_time_range(start, end, ZoneInfo("Asia/Tokyo")) == (
+        "9:30\u2009\u2013\u200910:30\u202fAM"
+    )
 
 
 def test_zone_helpers() -> None:

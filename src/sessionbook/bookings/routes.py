@@ -17,6 +17,7 @@ from sessionbook.bookings.schemas import (
 from sessionbook.bookings.service import BookingService, BookingStatusView
 from sessionbook.core.db import utcnow
 from sessionbook.http.deps import BadTokenGuardDep, TokenDep, rate_limited, service
+from sessionbook.http.language import RequestLocaleDep
 
 router = APIRouter(prefix="/functions/v1")
 
@@ -29,9 +30,10 @@ BookingsDep = Annotated[BookingService, Depends(service(BookingService))]
     dependencies=[Depends(rate_limited("create"))],
 )
 async def booking_create(
-    body: CreateBookingRequest, bookings: BookingsDep
+    body: CreateBookingRequest, bookings: BookingsDep, locale: RequestLocaleDep
 ) -> CreateBookingResponse:
-    created = await bookings.create(body)
+    # The language comes from the request's cookie or Accept-Language: the body has no field for it.
+    created = await bookings.create(body, locale=locale)
     booking = created.booking
     return CreateBookingResponse(
         booking_token=created.token,

@@ -33,6 +33,7 @@ from sessionbook.bookings.tokens import hash_token, hashes_match, is_well_formed
 from sessionbook.bookings.transitions import expiry_due, record_change
 from sessionbook.catalog.models import Package
 from sessionbook.catalog.repository import PackageRepository
+from sessionbook.core import i18n
 from sessionbook.core.db import SERVICE, Actor, Database, utcnow
 from sessionbook.core.errors import ProviderUnavailable, ValidationFailed
 
@@ -85,8 +86,13 @@ class BookingService:
         self.scheduling_window = scheduling_window
         self.clock = clock
 
-    async def create(self, request: CreateBookingRequest) -> CreatedBooking:
+    async def create(
+        self, request: CreateBookingRequest, *, locale: str | None = None
+    ) -> CreatedBooking:
         """Store the booking first, then ask Airwallex for its payment link.
+
+        `locale` is the customer's language (the page's, or the API request's), which the
+        booking keeps for its emails.
 
         The row exists before any provider call, so a crash leaves a trace, never a payable
         link without a booking. If Airwallex fails the booking is closed with an audit row
@@ -104,7 +110,7 @@ class BookingService:
                     "There is no package with this id on sale.",
                     fields={"packageId": "must be the id of an active package"},
                 )
-            booking = _new_booking(request, package, token_hash, now, self._window(package))
+            booking = _new_booking(request, package, token_hash, now, self._window(package), locale)
             repository = BookingRepository(session)
             await repository.add(booking)
             await repository.add_event(
@@ -313,6 +319,7 @@ def _new_booking(
     token_hash: str,
     now: datetime,
     window: timedelta,
+    locale: str | None,
 ) -> Booking:
     """A booking with its own copy of the package: price, title, duration, sessions, validity."""
     free = not package.requires_payment
@@ -330,6 +337,7 @@ def _new_booking(
         customer_name=request.customer_name,
         customer_email=str(request.customer_email),
         customer_phone=request.customer_phone or None,
+        customer_locale=i18n.supported(locale),
         notes=request.notes or None,
         booking_metadata=dict(request.metadata or {}),
         status=(BookingStatus.PAID if free else BookingStatus.PENDING).value,

@@ -17,9 +17,12 @@ from sessionbook.bookings.errors import BookingNotFound, BookingNotSchedulable
 from sessionbook.bookings.routes import BookingsDep
 from sessionbook.bookings.service import BookingStatusView
 from sessionbook.bookings.sessions import next_session
+from sessionbook.core import i18n
 from sessionbook.core.api_models import RequestModel, ResponseModel, UtcDatetime
 from sessionbook.core.db import utcnow
+from sessionbook.core.i18n import gettext as _
 from sessionbook.http.deps import BadTokenGuardDep, SettingsDep, rate_limited
+from sessionbook.http.language import RequestLocaleDep
 from sessionbook.notifications.ics import EventFields, sessions_calendar
 from sessionbook.notifications.messages import session_uid
 from sessionbook.scheduling.attempts import ScheduledSession
@@ -199,12 +202,27 @@ def _scheduled(scheduled: ScheduledSession) -> Scheduled:
 
 
 @router.get("/calendar.ics", dependencies=[Depends(rate_limited("status"))])
-async def calendar_file(found: CookieBookingDep) -> Response:
-    """Every live session as its own RFC 5545 event, each with the UID of its confirmation."""
+async def calendar_file(found: CookieBookingDep, locale: RequestLocaleDep) -> Response:
+    """Every live session as its own RFC 5545 event, each with the UID of its confirmation.
+
+    The events' words are in the language of the page the file is downloaded from.
+    """
     booking = found.booking
     if not found.sessions:
         raise BookingNotSchedulable("This booking has no scheduled session to add to a calendar.")
-    body = sessions_calendar(
+    with i18n.use_locale(locale):
+        body = _calendar(found)
+    name = "session.ics" if booking.sessions_total == 1 else "sessions.ics"
+    return Response(
+        body,
+        media_type="text/calendar; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _calendar(found: BookingStatusView) -> bytes:
+    booking = found.booking
+    return sessions_calendar(
         [
             EventFields(
                 uid=session_uid(session),
@@ -220,14 +238,10 @@ async def calendar_file(found: CookieBookingDep) -> Response:
         ],
         now=utcnow(),
     )
-    name = "session.ics" if booking.sessions_total == 1 else "sessions.ics"
-    return Response(
-        body,
-        media_type="text/calendar; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
 
 
 def _description(meeting_url: str | None, reference: str) -> str:
-    join = f"Join: {meeting_url}\n" if meeting_url else ""
-    return f"{join}Booking reference {reference}"
+    booking = _("Booking reference %(reference)s") % {"reference": reference}
+    if meeting_url is None:
+        return booking
+    return _("Join: %(url)s") % {"url": meeting_url} + "\n" + booking

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from sessionbook.bookings.schemas import CreateBookingRequest
+from sessionbook.core.i18n import gettext as _
 
 # Form field name -> the API's camelCase field, so the same rules give the same verdicts.
 FIELDS = {
@@ -69,27 +70,33 @@ def _message(form_name: str, error: Any) -> str:
     kind = str(error.get("type", ""))
     context = error.get("ctx") or {}
     if form_name == "package":
-        return "Choose one of the packages."
+        return _("Choose one of the packages.")
     if kind == "missing" or (kind == "string_too_short" and form_name != "name"):
         return _required(form_name)
     if kind == "string_too_short":
         if not str(error.get("input", "")).strip():
             return _required(form_name)
-        return f"Please enter at least {context.get('min_length', 2)} characters."
+        least = _("Please enter at least %(num)s characters.")
+        return least % {"num": context.get("min_length", 2)}
     if kind == "string_too_long":
-        return f"Please use at most {context.get('max_length', _LIMITS.get(form_name))} characters."
+        return _at_most(context.get("max_length", _LIMITS.get(form_name)))
     message = str(error.get("msg", ""))
     if "control characters" in message:
-        return "Please remove the special (control) characters."
+        return _("Please remove the special (control) characters.")
     if form_name == "email":
         if "at most" in message:
-            return f"Please use at most {_LIMITS['email']} characters."
-        return "Please enter a valid email address, like name@example.com."
-    return "Please check this field."
+            return _at_most(_LIMITS["email"])
+        return _("Please enter a valid email address, like name@example.com.")
+    return _("Please check this field.")
+
+
+def _at_most(limit: object) -> str:
+    return _("Please use at most %(num)s characters.") % {"num": limit}
 
 
 def _required(form_name: str) -> str:
-    return {
-        "name": "Please enter your name.",
-        "email": "Please enter your email address.",
-    }.get(form_name, "Please fill in this field.")
+    if form_name == "name":
+        return _("Please enter your name.")
+    if form_name == "email":
+        return _("Please enter your email address.")
+    return _("Please fill in this field.")

@@ -6,16 +6,27 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.staticfiles import StaticFiles
 
+from sessionbook.core import i18n
 from sessionbook.core.errors import ServiceUnavailable
 from sessionbook.core.settings import Settings
 from sessionbook.http.handlers import NOT_FOUND_PAGE_STATE, UNAVAILABLE_PAGE_STATE
 from sessionbook.web.api import router as api_router
+from sessionbook.web.language import remember_language, request_choice
 from sessionbook.web.routes import router as pages_router
 from sessionbook.web.templating import STATIC_DIR, STATIC_PREFIX, build_templates, render
 
 
 def install_booking_pages(app: FastAPI, settings: Settings) -> None:
     app.state.templates = build_templates(settings)
+
+    def unavailable_page(request: Request, _error: ServiceUnavailable) -> Response:
+        """The friendly 503 page a browser gets while the database cannot be reached."""
+        return _error_page(request, settings, "unavailable.html", 503)
+
+    def not_found_page(request: Request) -> Response:
+        """The 404 page a browser gets for an address that leads nowhere."""
+        return _error_page(request, settings, "not_found.html", 404)
+
     setattr(app.state, UNAVAILABLE_PAGE_STATE, unavailable_page)
     setattr(app.state, NOT_FOUND_PAGE_STATE, not_found_page)
     app.include_router(pages_router)
@@ -23,11 +34,10 @@ def install_booking_pages(app: FastAPI, settings: Settings) -> None:
     app.mount(STATIC_PREFIX, StaticFiles(directory=STATIC_DIR), name="static")
 
 
-def unavailable_page(request: Request, _error: ServiceUnavailable) -> Response:
-    """The friendly 503 page a browser gets while the database cannot be reached."""
-    return render(request.app.state.templates, request, "unavailable.html", {}, status_code=503)
-
-
-def not_found_page(request: Request) -> Response:
-    """The 404 page a browser gets for an address that leads nowhere."""
-    return render(request.app.state.templates, request, "not_found.html", {}, status_code=404)
+def _error_page(request: Request, settings: Settings, name: str, status_code: int) -> Response:
+    """An error page in the request's language. The brand's default is not asked for here:
+    the database behind it may be the very thing that failed."""
+    with i18n.use_locale(request_choice(request).locale):
+        response = render(request.app.state.templates, request, name, {}, status_code=status_code)
+    remember_language(request, response, settings)
+    return response

@@ -10,14 +10,16 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from sessionbook.bookings.errors import BookingNotFound
 from sessionbook.bookings.service import BookingStatusView
 from sessionbook.catalog.models import Package
+from sessionbook.core import i18n
 from sessionbook.core.db import utcnow
 from sessionbook.core.errors import ProviderUnavailable, RateLimited, ValidationFailed
+from sessionbook.core.i18n import gettext as _
 from sessionbook.http.deps import (
     BadTokenGuard,
     BadTokenGuardDep,
@@ -29,6 +31,7 @@ from sessionbook.http.middleware import PAGE_CSP
 from sessionbook.web.deps import PageServices, PageServicesDep
 from sessionbook.web.formatting import selectable_zones
 from sessionbook.web.forms import DetailsForm
+from sessionbook.web.language import page_language, remember_language
 from sessionbook.web.session import (
     CSRF_FIELD,
     CsrfRejected,
@@ -42,7 +45,8 @@ from sessionbook.web.session import (
 from sessionbook.web.templating import STATIC_DIR, render
 from sessionbook.web.views import CONFIRMED, SCHEDULE, booking_view
 
-router = APIRouter(include_in_schema=False)
+# Every page renders in its request's language; the JSON helpers (web.api) do not need one.
+router = APIRouter(include_in_schema=False, dependencies=[Depends(page_language)])
 
 # How far ahead the slot picker lets a customer page, in weeks.
 MAX_WEEKS_AHEAD = 12
@@ -69,7 +73,7 @@ async def details_form(request: Request, services: PageServicesDep) -> Response:
     package_id = request.query_params.get("package", "")
     package = await services.catalog.on_sale_by_id(package_id)
     if package is None:
-        return await _choice_page(request, services, None, error="Choose a package to continue.")
+        return await _choice_page(request, services, None, error=_("Choose a package to continue."))
     return _details_page(request, services, package, DetailsForm.empty(package.id))
 
 
@@ -81,33 +85,36 @@ async def submit_details(
     form = DetailsForm.from_submission(submitted)
     package = await services.catalog.on_sale_by_id(form.values["package"])
     if package is None:
-        return await _choice_page(request, services, None, error="Choose a package to continue.")
+        return await _choice_page(request, services, None, error=_("Choose a package to continue."))
     token_field = submitted.get(CSRF_FIELD)
     try:
         check_same_origin(
             request, services.settings, token_field if isinstance(token_field, str) else None
         )
     except CsrfRejected:
-        notice = ("error", "Your session had expired. Please check your details and send again.")
+        notice = ("error", _("Your session had expired. Please check your details and send again."))
         return _details_page(request, services, package, form, notice=notice, status_code=403)
     booking_request = form.validate()
     if booking_request is None:
-        notice = ("error", "Please correct the highlighted fields.")
+        notice = ("error", _("Please correct the highlighted fields."))
         return _details_page(request, services, package, form, notice=notice, status_code=400)
     try:
         await rate_limited("create")(services.settings, limits, address)
-        created = await services.bookings.create(booking_request)
+        created = await services.bookings.create(booking_request, locale=i18n.current_locale())
     except RateLimited as exc:
-        notice = ("error", f"Too many bookings from here. Please wait {exc.retry_after} s.")
+        wait = _("Too many bookings from here. Please wait %(seconds)s s.")
+        notice = ("error", wait % {"seconds": exc.retry_after})
         return _details_page(request, services, package, form, notice=notice, status_code=429)
     except ValidationFailed:
         # The package went off sale while the customer was typing.
-        return await _choice_page(request, services, None, error="Choose a package to continue.")
+        return await _choice_page(request, services, None, error=_("Choose a package to continue."))
     except ProviderUnavailable:
         notice = (
             "error",
-            "The payment provider is not answering right now, so nothing was booked or "
-            "charged. Your details are still here: please try again in a moment.",
+            _(
+                "The payment provider is not answering right now, so nothing was booked or "
+                "charged. Your details are still here: please try again in a moment."
+            ),
         )
         return _details_page(request, services, package, form, notice=notice, status_code=502)
     payment_url = created.booking.payment_url
@@ -203,7 +210,13 @@ def _details_page(
     notice: tuple[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    context = {"package": package, "form": form, "notice": notice}
+    # The switcher's links from the form's answer (a POST) lead back to this package's form.
+    context = {
+        "package": package,
+        "form": form,
+        "notice": notice,
+        "lang_keep": {"package": package.id},
+    }
     response = _page(request, services, "details.html", context, status_code=status_code)
     if services.settings.payments_live:
         # The form's answer redirects to Airwallex's hosted page, whose host only the
@@ -226,4 +239,5 @@ def _page(
     response = render(request.app.state.templates, request, name, context, status_code=status_code)
     if token is not None:
         remember_csrf_token(request, response, token, services.settings)
+    remember_language(request, response, services.settings)
     return response

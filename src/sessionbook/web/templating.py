@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
+from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.requests import Request
@@ -15,6 +16,7 @@ from starlette.templating import Jinja2Templates
 from sessionbook.catalog.models import Package
 from sessionbook.core import i18n
 from sessionbook.core.settings import Settings
+from sessionbook.http.language import LANG_PARAM
 from sessionbook.web.formatting import format_duration, format_price, format_sessions
 
 WEB_DIR = Path(__file__).parent
@@ -55,6 +57,8 @@ def build_templates(settings: Settings) -> Jinja2Templates:
         sandbox=settings.sandbox,
         payments_sandbox=not settings.payments_live,
         package_gives=_package_gives,
+        current_locale=i18n.current_locale,
+        language_links=language_links,
     )
     environment.filters.update(money=format_price, duration=format_duration)
     return Jinja2Templates(env=environment)
@@ -70,9 +74,48 @@ def render(
 ) -> HTMLResponse:
     context.setdefault("csrf_token", None)
     context.setdefault("notice", None)
+    context.setdefault("lang_keep", None)
     response = templates.TemplateResponse(request, name, context, status_code=status_code)
     assert isinstance(response, HTMLResponse)
     return response
+
+
+class LanguageLink(NamedTuple):
+    locale: str
+    name: str
+    href: str
+    current: bool
+
+
+# Never copied into a switcher link: a booking token must not travel in a URL it was not sent in.
+_DROPPED_PARAMS = frozenset({LANG_PARAM, "token"})
+
+
+def language_links(request: Request, keep: dict[str, str] | None = None) -> list[LanguageLink]:
+    """The switcher: this page in each language, with its query kept (`keep` sets more of it)."""
+    kept = {k: v for k, v in (keep or {}).items() if k not in _DROPPED_PARAMS}
+    params = [
+        (k, v)
+        for k, v in request.query_params.multi_items()
+        if k not in _DROPPED_PARAMS and k not in kept
+    ]
+    params += kept.items()
+    current = i18n.current_locale()
+    # One leading slash, the rest percent-encoded: the 404 page of "//elsewhere.example" or
+    # of "/\elsewhere.example" must not link off the site.
+    path = quote("/" + request.url.path.lstrip("/\\"))
+    links = []
+    for locale in i18n.SUPPORTED_LOCALES:
+        query = urlencode([*params, (LANG_PARAM, locale)])
+        links.append(
+            LanguageLink(
+                locale=locale,
+                name=i18n.LANGUAGE_NAMES[locale],
+                href=f"{path}?{query}",
+                current=locale == current,
+            )
+        )
+    return links
 
 
 def _package_gives(package: Package) -> str:

@@ -8,10 +8,12 @@ from datetime import datetime, timedelta
 from sessionbook.bookings.models import Booking, BookingSession, BookingStatus, PaymentStatus
 from sessionbook.bookings.service import BookingStatusView
 from sessionbook.bookings.sessions import next_session, sessions_remaining
+from sessionbook.core import i18n
 from sessionbook.core.money import format_money
 from sessionbook.web.formatting import (
     format_date,
     format_day,
+    format_moment,
     format_price,
     format_time_range,
     zone_or_utc,
@@ -92,6 +94,7 @@ class BookingView:
     time_text: str | None
     meeting_url: str | None
     expires_at: datetime
+    expires_text: str
     sessions_total: int
     sessions_remaining: int
     sessions_lapsed: int
@@ -148,6 +151,7 @@ def booking_view(status: BookingStatusView, *, now: datetime, cutoff: timedelta)
         time_text=format_time_range(start, end, zone) if start and end else None,
         meeting_url=shown.meeting_url if shown else None,
         expires_at=booking.expires_at,
+        expires_text=format_moment(booking.expires_at, zone_or_utc("UTC")),
         sessions_total=booking.sessions_total,
         sessions_remaining=sessions_remaining(booking, len(live)),
         sessions_lapsed=booking.sessions_lapsed,
@@ -165,7 +169,8 @@ def booking_view(status: BookingStatusView, *, now: datetime, cutoff: timedelta)
 def _refunded_amount(booking: Booking) -> str | None:
     if booking.payment_status != PaymentStatus.REFUNDED or booking.amount_cents == 0:
         return None
-    return format_money(booking.refunded_cents or booking.amount_cents, booking.currency)
+    amount = booking.refunded_cents or booking.amount_cents
+    return format_money(amount, booking.currency, i18n.current_locale())
 
 
 def _session_view(

@@ -7,18 +7,16 @@
   var csrfMeta = document.querySelector('meta[name="csrf-token"]');
   var csrfToken = csrfMeta ? csrfMeta.getAttribute("content") : "";
 
-  // Human messages for the API's error codes; the server's own message is the fallback.
-  var MESSAGES = {
-    slot_unavailable: "Sorry, that time was just taken. Please pick another one; the list below is up to date.",
-    provider_unavailable: "The calendar or payment provider isn't answering right now. Nothing was lost; please try again in a moment.",
-    booking_expired: "This booking has expired. Please start a new booking.",
-    booking_not_found: "We can't find your booking in this browser any more. Open your booking link again, or start a new booking.",
-    booking_not_schedulable: "This booking can't be changed any more. Reload the page to see where it stands.",
-    payment_required: "Your payment hasn't been confirmed yet. Reload the page to see where it stands.",
-    rate_limited: "Too many tries in a short time. Please wait a moment, then try again.",
-    csrf_failed: "This page is out of date. Please reload it and try again.",
-    network: "We can't reach sessionbook. Check your internet connection, then try again."
-  };
+  // Every word the scripts show comes from the page (its #page-text block), in its language.
+  var PAGE_TEXT = (function () {
+    var element = document.getElementById("page-text");
+    try { return element ? JSON.parse(element.textContent) : {}; } catch (unreadable) { return {}; }
+  })();
+
+  function text(key) { return PAGE_TEXT[key] || ""; }
+
+  // The page's language, for Intl's dates and clock times ("en", "fr").
+  var PAGE_LANGUAGE = document.documentElement.lang || undefined;
 
   function ApiError(kind, status, code, message, retryAfter) {
     this.kind = kind;
@@ -40,19 +38,20 @@
     try {
       response = await fetch(path, init);
     } catch (networkProblem) {
-      throw new ApiError("network", 0, "network", MESSAGES.network, null);
+      throw new ApiError("network", 0, "network", text("error.network"), null);
     }
     var data = null;
     try { data = await response.json(); } catch (notJson) { data = null; }
     if (response.ok) { return data; }
     var error = (data && data.error) || {};
     throw new ApiError("http", response.status, error.code || "unknown",
-                       error.message || "Something went wrong. Please try again.",
+                       error.message || text("error.unknown"),
                        response.headers.get("Retry-After"));
   }
 
   function messageFor(error) {
-    return MESSAGES[error.code] || error.message || "Something went wrong. Please try again.";
+    // Human messages for the API's error codes; the server's own (English) message is the fallback.
+    return text("error." + error.code) || error.message || text("error.unknown");
   }
 
   /* Show `text` in a message box with optional actions: {label, href} links or
@@ -87,19 +86,19 @@
   // The way forward for each failure: retry, reload, or start again.
   function actionsFor(error, retry) {
     if (error.code === "booking_expired" || error.code === "booking_not_found") {
-      return [{ label: "Start a new booking", href: "/" }];
+      return [{ label: text("action.start_again"), href: "/" }];
     }
     if (["booking_not_schedulable", "payment_required", "csrf_failed"].indexOf(error.code) >= 0) {
-      return [{ label: "Reload the page", run: function () { window.location.reload(); } }];
+      return [{ label: text("action.reload"), run: function () { window.location.reload(); } }];
     }
     if (error.code === "slot_unavailable") { return []; }
-    return retry ? [{ label: "Try again", run: retry }] : [];
+    return retry ? [{ label: text("action.try_again"), run: retry }] : [];
   }
 
-  // Clock times as the reader's locale writes them: "09:30" where clocks run 0-23, "9:30 AM"
+  // Clock times as the page's language writes them: "09:30" where clocks run 0-23, "9:30 AM"
   // where they run 1-12 (a leading zero there, "09:30 AM", reads oddly).
   function clockOptions(zone) {
-    var cycle = new Intl.DateTimeFormat(undefined, { hour: "numeric" }).resolvedOptions().hourCycle;
+    var cycle = new Intl.DateTimeFormat(PAGE_LANGUAGE, { hour: "numeric" }).resolvedOptions().hourCycle;
     var twentyFour = cycle === "h23" || cycle === "h24";
     return { timeZone: zone, hour: twentyFour ? "2-digit" : "numeric", minute: "2-digit" };
   }
@@ -123,31 +122,31 @@
 
   window.SessionBook = { api: api, messageFor: messageFor, showMessage: showMessage,
                          hideMessage: hideMessage, actionsFor: actionsFor, clockOptions: clockOptions,
-                         sayAfterReload: sayAfterReload };
+                         sayAfterReload: sayAfterReload, text: text, language: PAGE_LANGUAGE };
 
   /* ---- details form: the API's rules, checked as the customer types ---- */
   var RULES = {
     name: function (value) {
       var length = Array.from(value.trim()).length;
-      if (!length) { return "Please enter your name."; }
-      if (length < 2) { return "Please enter at least 2 characters."; }
-      if (length > 100) { return "Please use at most 100 characters."; }
+      if (!length) { return text("form.name_required"); }
+      if (length < 2) { return text("form.name_short"); }
+      if (length > 100) { return text("form.name_long"); }
       return "";
     },
     email: function (value) {
       var trimmed = value.trim();
-      if (!trimmed) { return "Please enter your email address."; }
-      if (trimmed.length > 255) { return "Please use at most 255 characters."; }
+      if (!trimmed) { return text("form.email_required"); }
+      if (trimmed.length > 255) { return text("form.email_long"); }
       if (!/^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/.test(trimmed)) {
-        return "Please enter a valid email address, like name@example.com.";
+        return text("form.email_invalid");
       }
       return "";
     },
     phone: function (value) {
-      return Array.from(value.trim()).length > 40 ? "Please use at most 40 characters." : "";
+      return Array.from(value.trim()).length > 40 ? text("form.phone_long") : "";
     },
     notes: function (value) {
-      return Array.from(value.trim()).length > 1000 ? "Please use at most 1000 characters." : "";
+      return Array.from(value.trim()).length > 1000 ? text("form.notes_long") : "";
     }
   };
 
@@ -190,7 +189,7 @@
         return;
       }
       submit.setAttribute("aria-disabled", "true");
-      submit.textContent = "Sending…";
+      submit.textContent = text("form.sending");
     });
     // Coming back with the Back button shows the cached page: make the button usable again.
     window.addEventListener("pageshow", function () {
@@ -223,13 +222,13 @@
       try {
         var status = await api("GET", "/book/api/status");
         if (status.view !== view) {
-          text.textContent = "Payment update received. Loading the next step…";
+          text.textContent = window.SessionBook.text("poll.received");
           window.location.reload();
           return;
         }
       } catch (error) {
         if (error.status === 404 || error.status === 410) { window.location.reload(); return; }
-        if (error.kind === "network") { text.textContent = "Connection problem; still trying…"; }
+        if (error.kind === "network") { text.textContent = window.SessionBook.text("poll.connection"); }
       }
       var elapsed = Date.now() - startedAt;
       if (elapsed >= POLL_GIVE_UP_MS) { stop(); return; }
@@ -250,14 +249,14 @@
 
     function stop() {
       running = false;
-      text.textContent = "Stopped checking automatically.";
+      text.textContent = window.SessionBook.text("poll.stopped");
       stopped.hidden = false;
       checkAgain.hidden = false;
       if (pulse) { pulse.hidden = true; }
     }
 
     checkAgain.addEventListener("click", function () {
-      text.textContent = "Checking…";
+      text.textContent = window.SessionBook.text("poll.checking");
       start(true);
     });
     document.addEventListener("visibilitychange", function () {
@@ -342,17 +341,17 @@
   /* ---- the confirmation's date and time in the reader's own clock style (12 or 24 hours) ---- */
   function localiseTimes() {
     document.querySelectorAll("[data-local-day]").forEach(function (element) {
-      element.textContent = new Intl.DateTimeFormat(undefined, {
+      element.textContent = new Intl.DateTimeFormat(PAGE_LANGUAGE, {
         timeZone: element.getAttribute("data-zone"), weekday: "long", day: "numeric", month: "long", year: "numeric"
       }).format(new Date(element.getAttribute("data-start")));
     });
     document.querySelectorAll("[data-local-datetime]").forEach(function (element) {
-      element.textContent = new Intl.DateTimeFormat(undefined, Object.assign(
+      element.textContent = new Intl.DateTimeFormat(PAGE_LANGUAGE, Object.assign(
         { weekday: "long", day: "numeric", month: "long" }, clockOptions(undefined)
       )).format(new Date(element.getAttribute("datetime")));
     });
     document.querySelectorAll("[data-local-time]").forEach(function (element) {
-      var format = new Intl.DateTimeFormat(undefined, clockOptions(element.getAttribute("data-zone")));
+      var format = new Intl.DateTimeFormat(PAGE_LANGUAGE, clockOptions(element.getAttribute("data-zone")));
       element.textContent = format.formatRange(new Date(element.getAttribute("data-start")),
                                                new Date(element.getAttribute("data-end")));
     });
