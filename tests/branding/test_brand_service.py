@@ -224,8 +224,9 @@ def test_the_photo_is_turned_upright_shrunk_and_stripped_of_its_exif() -> None:
     assert len(image.getexif()) == 0
     assert CAMERA.encode() not in processed.data
     # The blue marker of the top-left corner is now in the top-right corner.
-    red, green, blue = image.convert("RGB").getpixel((image.width - 10, 10))  # type: ignore[misc]
-    assert blue > 150 and red < 100
+    red, _green, blue = image.convert("RGB").getpixel((image.width - 10, 10))  # type: ignore[misc]
+    assert blue > 150
+    assert red < 100
 
 
 def test_a_large_logo_fits_within_512_and_keeps_its_shape() -> None:
@@ -245,9 +246,11 @@ async def test_a_photo_is_stored_versioned_by_its_hash_and_can_be_removed(
     saved = await brand.save(GOOD, AUTHOR, photo=jpeg_with_exif())
     stored = await BrandService(brand.database).photo()
 
-    assert saved.photo_version is not None and len(saved.photo_version) == 64
+    assert saved.photo_version is not None
+    assert len(saved.photo_version) == 64
     assert saved.photo_url == f"/brand/photo?v={saved.photo_version}"
-    assert stored is not None and stored.version == saved.photo_version
+    assert stored is not None
+    assert stored.version == saved.photo_version
     assert CAMERA.encode() not in stored.data
 
     kept = await brand.save(with_(bio="Kept photo."), AUTHOR)
@@ -291,4 +294,5 @@ async def test_on_postgresql_only_the_admin_role_may_change_the_brand(
     async with database.transaction(Actor(Role.CUSTOMER)) as session:
         names = (await session.execute(text("SELECT business_name FROM brand"))).all()
 
-    assert len(names) == 1 and names[0][0] != "Hijacked"
+    assert len(names) == 1
+    assert names[0][0] != "Hijacked"
