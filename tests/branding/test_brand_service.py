@@ -6,20 +6,26 @@ A database of its own per backend: the brand is one row every page of every test
 
 from __future__ import annotations
 
+import asyncio
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import Image
 from sqlalchemy import select, text
+from starlette.requests import Request
 
 from sessionbook.branding.colors import contrast_ratio, relative_luminance
 from sessionbook.branding.models import Brand
 from sessionbook.branding.photo import PHOTO_MAX_BYTES, PHOTO_MAX_SIDE, process_photo
 from sessionbook.branding.profile import BrandProfile
+from sessionbook.branding.repository import BrandRepository
 from sessionbook.branding.service import BrandAuthor, BrandDraft, BrandRefused, BrandService
 from sessionbook.core.db import ADMIN, SERVICE, Actor, Database, Role
+from sessionbook.payments.links import PAYMENT_TITLE_MAX_LENGTH, payment_title
+from sessionbook.web.deps import load_brand
 from tests.branding.images import (
     CAMERA,
     gif,
@@ -179,7 +185,7 @@ async def test_every_bad_field_is_named_at_once(brand: BrandService) -> None:
 async def test_a_bad_photo_is_refused_by_name_and_nothing_changes(
     brand: BrandService, database: Database, upload: bytes | str, says: str
 ) -> None:
-    made = {
+    made: dict[str, Callable[[], bytes]] = {
         "gif": gif,
         # 100 000 x 100 000 claimed by a file of a few hundred bytes.
         "claimed bomb": lambda: png_claiming(100_000, 100_000),
@@ -296,3 +302,53 @@ async def test_on_postgresql_only_the_admin_role_may_change_the_brand(
 
     assert len(names) == 1
     assert names[0][0] != "Hijacked"
+
+
+async def test_a_read_that_began_before_a_save_does_not_cache_the_old_brand(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here = BrandService(database)
+    await here.save(with_(business_name="Old"), AUTHOR)
+    here._cached = None  # as after the cache time ran out
+    reading = asyncio.Event()
+    release = asyncio.Event()
+    original = BrandRepository.current
+
+    async def slow_read(self: BrandRepository, *, for_update: bool = False) -> Brand | None:
+        found = await original(self, for_update=for_update)
+        if not for_update and not reading.is_set():
+            reading.set()
+            await release.wait()
+        return found
+
+    monkeypatch.setattr(BrandRepository, "current", slow_read)
+    stale_read = asyncio.create_task(here.current())
+    await reading.wait()
+    await here.save(with_(business_name="New"), AUTHOR)
+    release.set()
+
+    assert (await stale_read).business_name == "Old"
+    assert (await here.current()).business_name == "New"
+
+
+def test_a_payment_title_names_the_brand_first_and_keeps_within_200_characters() -> None:
+    assert payment_title("Coach Anna", "Monthly package") == "Coach Anna · Monthly package"
+    assert payment_title("", "Monthly package") == "Monthly package"
+    long_title = payment_title("N" * 100, "T" * 200)
+    assert len(long_title) == PAYMENT_TITLE_MAX_LENGTH
+    assert long_title.startswith("N" * 100 + " · T")
+    assert long_title.endswith("…")
+
+
+async def test_pages_keep_the_last_brand_while_the_database_is_unreachable(
+    tmp_path: Path,
+) -> None:
+    unreachable = Database(f"sqlite+aiosqlite:///{tmp_path}/missing/dir/brand.db")
+    brand = BrandService(unreachable)
+    request = Request({"type": "http", "method": "GET", "path": "/favicon.ico", "headers": []})
+    try:
+        await load_brand(request, brand)
+    finally:
+        await unreachable.dispose()
+
+    assert request.state.brand == BrandProfile()
