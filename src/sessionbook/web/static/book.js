@@ -17,7 +17,7 @@
     payment_required: "Your payment hasn't been confirmed yet. Reload the page to see where it stands.",
     rate_limited: "Too many tries in a short time. Please wait a moment, then try again.",
     csrf_failed: "This page is out of date. Please reload it and try again.",
-    network: "We can't reach sessionbook. Check your internet connection, then try again."
+    network: "We can't reach the booking site. Check your internet connection, then try again."
   };
 
   function ApiError(kind, status, code, message, retryAfter) {
