@@ -212,7 +212,7 @@ async def test_a_saved_brand_shows_on_the_next_page_load_without_a_restart(
     assert saved.status_code == 303, saved.text
     assert saved.headers["location"] == "/admin/brand?done=saved"
 
-    for path in ("/", "/book/details?package=single"):
+    for path in ("/", "/book/details?package=single", "/book"):
         page = (await customer.get(path)).text
         header = header_of(page)
         photo = re.search(r'<img class="brand-photo" src="(/brand/photo\?v=[0-9a-f]{64})"', header)
