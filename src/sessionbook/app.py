@@ -8,6 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from sessionbook.admin.brand_routes import BRAND_FORM_MAX_BYTES, BRAND_FORM_PATH
+from sessionbook.admin.brand_routes import router as admin_brand_router
 from sessionbook.admin.email_routes import router as admin_emails_router
 from sessionbook.admin.export_routes import router as admin_exports_router
 from sessionbook.admin.insights_routes import router as admin_insights_router
@@ -16,6 +18,8 @@ from sessionbook.admin.routes import install_admin
 from sessionbook.bookings.routes import router as bookings_router
 from sessionbook.bookings.service import BookingService
 from sessionbook.bootstrap import Services, build_services, check_providers, mount_sandboxes
+from sessionbook.branding.routes import router as brand_router
+from sessionbook.branding.service import BrandService
 from sessionbook.catalog.routes import router as catalog_router
 from sessionbook.catalog.service import CatalogService
 from sessionbook.core.db import Database
@@ -23,6 +27,7 @@ from sessionbook.core.metrics import MetricsMiddleware
 from sessionbook.core.settings import Settings, load_settings
 from sessionbook.http.deps import provide
 from sessionbook.http.handlers import install_error_handlers
+from sessionbook.http.language import install_default_locale
 from sessionbook.http.middleware import (
     BodyLimitMiddleware,
     RequestLogMiddleware,
@@ -78,6 +83,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(payments_router)
     app.include_router(scheduling_router)
     install_booking_pages(app, settings)
+    install_default_locale(app, services.brand.default_language)
+    app.include_router(brand_router)
     app.include_router(monitoring_router)
     # No password hash, no dashboard: /admin is a plain 404 in every mode.
     if settings.admin_enabled:
@@ -86,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(admin_exports_router)
         app.include_router(admin_insights_router)
         app.include_router(admin_emails_router)
+        app.include_router(admin_brand_router)
     mount_sandboxes(app, services)
 
     if settings.allowed_origin_list:
@@ -97,7 +105,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_age=600,
         )
     app.add_middleware(MetricsMiddleware)
-    app.add_middleware(BodyLimitMiddleware)
+    # The brand form carries a photo: the one body allowed past 64 KB, and only with an admin.
+    uploads = {BRAND_FORM_PATH: BRAND_FORM_MAX_BYTES} if settings.admin_enabled else {}
+    app.add_middleware(BodyLimitMiddleware, upload_limits=uploads)
     app.add_middleware(SecurityHeadersMiddleware, form_targets=_form_targets(settings))
     app.add_middleware(RequestLogMiddleware)
     app.add_middleware(StartupFailureMiddleware)
@@ -110,6 +120,7 @@ def _provide_to_routes(app: FastAPI, services: Services) -> None:
     provide(app, Database, services.database)
     provide(app, LimitStore, services.limits)  # type: ignore[type-abstract]
     provide(app, CatalogService, services.catalog)
+    provide(app, BrandService, services.brand)
     provide(app, BookingService, services.bookings)
     provide(app, PaymentService, services.payments)
     provide(app, SchedulingService, services.scheduling)

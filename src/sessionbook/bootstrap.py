@@ -16,7 +16,7 @@ from fastapi import FastAPI
 
 from sessionbook.admin.service import AdminService
 from sessionbook.bookings.service import BookingService
-from sessionbook.branding.profile import BrandProfile, StaticBrand
+from sessionbook.branding.service import BrandService
 from sessionbook.catalog.defaults import SANDBOX_EVENT_TYPES
 from sessionbook.catalog.service import CatalogService
 from sessionbook.core.db import Database
@@ -71,6 +71,7 @@ class Services:
     notifications: NotificationService
     admin: AdminService
     wakeup: Wakeup
+    brand: BrandService
     closers: list[Any] = field(default_factory=list)
 
     @property
@@ -115,6 +116,8 @@ class Services:
 def build_services(settings: Settings) -> Services:
     """Wire every service for these settings: real clients, pointed at live APIs or stand-ins."""
     database = Database(settings.database_url, pool_size=settings.database_pool_size)
+    # Read by every page, every email and each payment link's title.
+    brand = BrandService(database)
     payment_gateway = build_payment_gateway(settings)
     calendar = build_calendar(settings)
     catalog = CatalogService(
@@ -137,7 +140,7 @@ def build_services(settings: Settings) -> Services:
     )
     bookings = BookingService(
         database=database,
-        payment_links=GatewayPaymentLinks(payment_gateway),
+        payment_links=GatewayPaymentLinks(payment_gateway, brand),
         # A status read re-checks a stale pending payment (the booking side knows no Airwallex).
         refresh_stale_payment=payments.refresh_if_stale,
         news=news,
@@ -167,13 +170,14 @@ def build_services(settings: Settings) -> Services:
         notifications=NotificationService(
             database=database,
             sender=build_email_sender(settings),
-            brand=StaticBrand(BrandProfile()),
+            brand=brand,
             site_url=settings.site_url,
             coach_timezone=settings.coach_timezone,
             message_domain=message_domain(settings.smtp_from),
         ),
         admin=build_admin(settings, database, payments, scheduling),
         wakeup=wakeup,
+        brand=brand,
     )
     services.closers.append(payment_gateway.aclose)
     services.closers.append(calendar.aclose)

@@ -37,7 +37,7 @@ def create_airwallex_sandbox(
     webhook_url: str | None,
     webhook_secret: str,
     public_base_url: str,
-    site_name: str = "sessionbook",
+    site_name: str = "the shop",
     return_url: str | None = None,
     token_ttl_seconds: float = 1800.0,
     webhook_retry_delays: Sequence[float] = (0.0, 1.0, 2.0, 5.0, 10.0, 30.0),

@@ -26,6 +26,7 @@ body{font-family:system-ui,sans-serif;margin:0;background:#f4f5f7;color:#1b1f24}
 .sandbox-notice{margin:0;padding:.75rem 1rem;background:#ffe08a;border-bottom:2px solid #c99a00}
 .card{max-width:28rem;margin:2rem auto;padding:1.5rem;background:#fff;border-radius:.5rem;
 box-shadow:0 1px 4px rgba(0,0,0,.15)}
+.link-title{font-size:1.6rem;line-height:1.25;margin:0 0 .5rem;overflow-wrap:anywhere}
 .amount{font-size:2rem;font-weight:700;margin:.5rem 0 1rem}
 .actions{display:flex;gap:.75rem}
 button{font-size:1rem;padding:.6rem 1.2rem;border-radius:.4rem;border:1px solid #555;cursor:pointer}

@@ -142,7 +142,7 @@ def test_network_error_on_confirm_then_retry(
     page.route("**/book/api/schedule", offline)
     confirm_slot(page, slot)
     message = page.get_by_test_id("picker-message")
-    expect(message).to_contain_text("We can't reach sessionbook")
+    expect(message).to_contain_text("We can't reach the booking site")
     page.unroute("**/book/api/schedule", offline)
     message.get_by_role("button", name="Try again").click()
     expect_booked(page)

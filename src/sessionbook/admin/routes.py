@@ -15,11 +15,13 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import FormData
 
 from sessionbook.admin.auth import ADMIN_ACCOUNT, AdminSession, verify_password
 from sessionbook.admin.pages import ADMIN_DIR, CSRF_FIELD, STATIC_PREFIX, AdminSite
 from sessionbook.admin.service import LAPSING_WITHIN, AdminService
 from sessionbook.admin.views import BookingDetail
+from sessionbook.branding.routes import BrandDep
 from sessionbook.core.errors import ServiceError
 from sessionbook.core.settings import Settings
 from sessionbook.http.deps import ClientAddressDep, SettingsDep
@@ -78,6 +80,19 @@ async def checked_form(request: Request) -> tuple[AdminSite, AdminSession, dict[
     site, session = require_admin(request)
     form = {key: str(value) for key, value in (await request.form()).items()}
     if not site.request_is_ours(request, session, form.get(CSRF_FIELD)):
+        raise _Forbidden()
+    return site, session, form
+
+
+async def checked_upload(
+    request: Request, *, max_files: int = 1
+) -> tuple[AdminSite, AdminSession, FormData]:
+    """As `checked_form`, for a multipart form whose files the route reads itself."""
+    site, session = require_admin(request)
+    form = await request.form(max_files=max_files, max_fields=50)
+    submitted = form.get(CSRF_FIELD)
+    token = submitted if isinstance(submitted, str) else None
+    if not site.request_is_ours(request, session, token):
         raise _Forbidden()
     return site, session, form
 
@@ -203,9 +218,14 @@ async def revoke_session(request: Request, public_id: str) -> Response:
 
 
 @router.get("")
-async def dashboard(request: Request) -> Response:
+async def dashboard(request: Request, brand: BrandDep) -> Response:
     site, session = require_admin(request)
-    return site.page("dashboard.html", {"view": await site.service.dashboard()}, session=session)
+    context = {
+        "view": await site.service.dashboard(),
+        # Until the coach saves a brand, customers see neutral defaults: say where to set it.
+        "brand_hint": not (await brand.current()).configured,
+    }
+    return site.page("dashboard.html", context, session=session)
 
 
 @router.get("/bookings")

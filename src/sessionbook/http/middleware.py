@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import structlog
@@ -27,24 +28,34 @@ API_CSP = "default-src 'none'; frame-ancestors 'none'"
 
 
 class BodyLimitMiddleware:
-    """Refuse bodies over 64 KB with 413, by header or by counting what arrives."""
+    """Refuse bodies over 64 KB with 413, by header or by counting what arrives.
 
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+    `upload_limits` names the few paths (exact) that take a file, each with its own limit.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int = MAX_BODY_BYTES,
+        upload_limits: Mapping[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.upload_limits = dict(upload_limits or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self.upload_limits.get(scope["path"], self.max_bytes)
         for name, value in scope["headers"]:
             if name == b"content-length":
                 try:
                     declared = int(value)
                 except ValueError:
                     declared = 0
-                if declared > self.max_bytes:
-                    await _send_too_large(send)
+                if declared > max_bytes:
+                    await _send_too_large(send, max_bytes)
                     return
         # Read the whole body first (it is small by definition), so the limit holds even for
         # chunked uploads without a Content-Length, whatever the framework does with errors.
@@ -58,9 +69,10 @@ class BodyLimitMiddleware:
             chunk = message.get("body", b"")
             received += len(chunk)
             more_body = message.get("more_body", False)
-            if received > self.max_bytes:
-                await _drain(receive, more_body, limit=16 * self.max_bytes - received)
-                await _send_too_large(send)
+            if received > max_bytes:
+                drain_limit = max(16 * self.max_bytes, 2 * max_bytes) - received
+                await _drain(receive, more_body, limit=drain_limit)
+                await _send_too_large(send, max_bytes)
                 return
             chunks.append(chunk)
         replayed = False
@@ -85,12 +97,17 @@ async def _drain(receive: Receive, more_body: bool, *, limit: int) -> None:
         more_body = message.get("more_body", False)
 
 
-async def _send_too_large(send: Send) -> None:
+def _size(limit: int) -> str:
+    megabyte = 1024 * 1024
+    return f"{limit // megabyte} MB" if limit % megabyte == 0 else f"{limit // 1024} KB"
+
+
+async def _send_too_large(send: Send, max_bytes: int) -> None:
     body = json.dumps(
         {
             "error": {
                 "code": "payload_too_large",
-                "message": "The request body is larger than 64 KB.",
+                "message": f"The request body is larger than {_size(max_bytes)}.",
             }
         }
     ).encode()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sessionbook.admin.models import AdminLoginCounter, AdminSessionRecord
 from sessionbook.bookings.models import Booking, BookingEvent, BookingSession
+from sessionbook.branding.models import Brand
 from sessionbook.catalog.models import Package, PackageChange
 from sessionbook.core.db import Base
 from sessionbook.notifications.models import OutboxMessage
@@ -18,6 +19,7 @@ __all__ = [
     "Booking",
     "BookingEvent",
     "BookingSession",
+    "Brand",
     "OutboxMessage",
     "Package",
     "PackageChange",

@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 
 from sessionbook.bookings.routes import BookingsDep
 from sessionbook.bookings.service import BookingService
+from sessionbook.branding.routes import BrandDep
 from sessionbook.catalog.routes import CatalogDep
 from sessionbook.catalog.service import CatalogService
+from sessionbook.core.db import DATABASE_ERROR_TYPES, database_unreachable
 from sessionbook.core.settings import Settings
 from sessionbook.http.deps import SettingsDep
 from sessionbook.scheduling.routes import SchedulingDep
@@ -34,3 +36,15 @@ async def page_services(
 
 
 PageServicesDep = Annotated[PageServices, Depends(page_services)]
+
+
+async def load_brand(request: Request, brand: BrandDep) -> None:
+    """Read the brand once per page request, for `templating.render` to give every template."""
+    try:
+        request.state.brand = await brand.current()
+    except DATABASE_ERROR_TYPES as error:
+        if not database_unreachable(error):
+            raise
+        # The page's own queries meet the outage and answer for it; files such as the
+        # favicon, which need no database, keep working with the last brand read.
+        request.state.brand = brand.last_known()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import Response
 from starlette.staticfiles import StaticFiles
 
@@ -11,6 +11,7 @@ from sessionbook.core.errors import ServiceUnavailable
 from sessionbook.core.settings import Settings
 from sessionbook.http.handlers import NOT_FOUND_PAGE_STATE, UNAVAILABLE_PAGE_STATE
 from sessionbook.web.api import router as api_router
+from sessionbook.web.deps import load_brand
 from sessionbook.web.language import remember_language, request_choice
 from sessionbook.web.routes import router as pages_router
 from sessionbook.web.templating import STATIC_DIR, STATIC_PREFIX, build_templates, render
@@ -29,7 +30,8 @@ def install_booking_pages(app: FastAPI, settings: Settings) -> None:
 
     setattr(app.state, UNAVAILABLE_PAGE_STATE, unavailable_page)
     setattr(app.state, NOT_FOUND_PAGE_STATE, not_found_page)
-    app.include_router(pages_router)
+    # Every page shows the brand: read once per request, before the page's own route runs.
+    app.include_router(pages_router, dependencies=[Depends(load_brand)])
     app.include_router(api_router)
     app.mount(STATIC_PREFIX, StaticFiles(directory=STATIC_DIR), name="static")
 

@@ -13,6 +13,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
+from sessionbook.branding.profile import BrandProfile
+from sessionbook.branding.routes import theme_url
+from sessionbook.branding.service import BrandService
 from sessionbook.catalog.models import Package
 from sessionbook.core import i18n
 from sessionbook.core.settings import Settings
@@ -59,6 +62,7 @@ def build_templates(settings: Settings) -> Jinja2Templates:
         package_gives=_package_gives,
         current_locale=i18n.current_locale,
         language_links=language_links,
+        brand_theme_url=theme_url,
     )
     environment.filters.update(money=format_price, duration=format_duration)
     return Jinja2Templates(env=environment)
@@ -75,6 +79,7 @@ def render(
     context.setdefault("csrf_token", None)
     context.setdefault("notice", None)
     context.setdefault("lang_keep", None)
+    context.setdefault("brand", brand_of(request))
     response = templates.TemplateResponse(request, name, context, status_code=status_code)
     assert isinstance(response, HTMLResponse)
     return response
@@ -116,6 +121,20 @@ def language_links(request: Request, keep: dict[str, str] | None = None) -> list
             )
         )
     return links
+
+
+def brand_of(request: Request) -> BrandProfile:
+    """The brand this request's pages show (see `web.deps.load_brand`).
+
+    A page rendered without that dependency (the 404 and 503 pages, which an error may bring
+    before any dependency ran) shows the last brand this server read, without a query.
+    """
+    loaded = getattr(request.state, "brand", None)
+    if isinstance(loaded, BrandProfile):
+        return loaded
+    registry: dict[type, object] = getattr(request.app.state, "service_registry", {})
+    source = registry.get(BrandService)
+    return source.last_known() if isinstance(source, BrandService) else BrandProfile()
 
 
 def _package_gives(package: Package) -> str:
