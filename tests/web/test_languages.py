@@ -29,7 +29,7 @@ async def browser(server: RunningServer) -> AsyncIterator[httpx.AsyncClient]:
 
 
 def html_lang(html: str) -> str:
-    match = re.search(r'<html lang="([^"]*)">', html)
+    match = re.search(r'<html lang="([^"]*)"', html)
     assert match, "no <html lang>"
     return match.group(1)
 
