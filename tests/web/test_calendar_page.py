@@ -46,6 +46,12 @@ def next_month() -> date:
     return add_months(datetime.now(UTC).date().replace(day=1), 1)
 
 
+def selected_link(month: date, day: str) -> str:
+    """The start of the chosen day's cell: selected, a link to that day."""
+    link = f'<a class="day open" href="/book?month={month:%Y-%m}&amp;day={day}"'
+    return '<td role="gridcell" aria-selected="true">' + link
+
+
 def picker_of(page: str) -> str:
     start = page.index('<section class="slot-picker"')
     return page[start : page.index("</section>", start)]
@@ -99,16 +105,13 @@ async def test_the_month_marks_days_with_free_times_and_disables_the_rest(
     assert closed_days == [
         f"{month:%Y-%m}-{number:02d}" for number in range(15, month_end(month).day + 1)
     ]
-    for _month, day, label in open_days:
+    for _month, _day, label in open_days:
         assert re.fullmatch(r"\w+day, \w+ \d+, \d+ times? available", html_module.unescape(label))
     assert f'data-day="{closed_days[0]}" aria-disabled="true" aria-label="' in picker
     assert "no free times" in picker
     # The first day with times is chosen and its times are radio buttons of a real form.
     first_open = open_days[0][1]
-    assert (
-        f'<td role="gridcell" aria-selected="true"><a class="day open" href="/book?month={month:%Y-%m}&amp;day={first_open}"'
-        in picker
-    )
+    assert selected_link(month, first_open) in picker
     assert '<form class="day-times" method="post" action="/book/slot"' in picker
     times = RADIO.findall(picker)
     count = int(re.search(r"(\d+) times? available", open_days[0][2]).group(1))  # type: ignore[union-attr]
@@ -126,10 +129,7 @@ async def test_a_day_of_the_month_shows_its_own_times(
     page = await browser.get("/book", params={"month": f"{month:%Y-%m}", "day": chosen})
 
     picker = picker_of(page.text)
-    assert (
-        f'<td role="gridcell" aria-selected="true"><a class="day open" href="/book?month={month:%Y-%m}&amp;day={chosen}"'
-        in picker
-    )
+    assert selected_link(month, chosen) in picker
     assert RADIO.findall(picker)
     assert all(value.startswith(chosen) for value in RADIO.findall(picker))
     # A day without times is not chosen: the month's first open day is.
@@ -278,7 +278,8 @@ async def test_without_script_a_taken_time_says_so_and_shows_the_fresh_times(
     assert "that time was just taken" in answer.text
     assert 'data-view="schedule"' in answer.text
     fresh = RADIO.findall(answer.text)
-    assert fresh and slot not in fresh
+    assert fresh
+    assert slot not in fresh
     assert all(value.startswith(day) for value in fresh)
 
 
@@ -346,11 +347,13 @@ async def test_times_inside_the_cutoff_say_they_cannot_be_moved_later(
             )
     picker = picker_of(near.text)
     times = RADIO.findall(picker)
-    assert times and all(value.startswith(f"{inside}") for value in times)
+    assert times
+    assert all(value.startswith(f"{inside}") for value in times)
     assert picker.count('data-testid="cutoff-note">cannot be moved later</span>') == len(times)
     assert picker.count("data-inside-cutoff") == len(times)
     legend = re.search(r'data-testid="cutoff-legend">\s*([^<]+)</p>', picker)
-    assert legend and "within 720 hours" in legend.group(1)
+    assert legend
+    assert "within 720 hours" in legend.group(1)
     far_picker = picker_of(far.text)
     assert all(value.startswith(f"{outside}") for value in RADIO.findall(far_picker))
     assert RADIO.findall(far_picker)
