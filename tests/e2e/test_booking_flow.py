@@ -13,10 +13,10 @@ from tests.e2e.conftest import PHONE, shot
 from tests.e2e.flows import (
     PAY_PAGE,
     assert_token_hidden,
+    choose_day_ahead,
     choose_package,
     confirm_slot,
     expect_booked,
-    choose_day_ahead,
     give_details,
     pay_behind_the_page,
     same_instant,
@@ -47,7 +47,9 @@ def test_free_call_from_choice_to_calendar_file(
     start = confirm_slot(page, wait_for_slots(page).first)
 
     expect_booked(page)
-    assert same_instant(page.get_by_test_id("confirmed-time").get_attribute("data-start") or "", start)
+    assert same_instant(
+        page.get_by_test_id("confirmed-time").get_attribute("data-start") or "", start
+    )
     expect(page.get_by_text("(Europe/Berlin)")).to_be_visible()
     shot(page, "desktop-free-confirmed")
     cookie = booking_cookie(context)
