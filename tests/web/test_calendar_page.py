@@ -389,3 +389,22 @@ async def test_the_page_with_its_styles_and_scripts_stays_under_100_kb(
         assert answer.status_code == 200
         sizes[asset] = len(answer.content)
     assert sum(sizes.values()) < 100_000, sizes
+
+
+async def test_without_script_booking_counts_against_the_schedule_limit(
+    test_db: DatabaseUnderTest,
+) -> None:
+    with run_server(test_db, rate_limits="on") as running:
+        async with running.client() as client:
+            await free_booking(client)
+            page = await client.get("/book")
+            csrf = csrf_from(page.text)
+            # A well-formed time nobody offers: refused by the service, yet a try all the same.
+            never = "2030-01-01T03:17:00Z/2030-01-01T03:47:00Z"
+            answers = [
+                (await client.post("/book/slot", data={"csrf_token": csrf, "slot": never}))
+                for _ in range(21)
+            ]
+    assert {answer.status_code for answer in answers[:20]} == {409}
+    assert answers[20].status_code == 429
+    assert "Too many tries in a short time" in answers[20].text
