@@ -7,7 +7,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from playwright.sync_api import Browser, Page, ViewportSize, expect
+from playwright.sync_api import Browser, FloatRect, Page, ViewportSize, expect
 
 from tests.conftest import RunningServer
 from tests.e2e.conftest import DESKTOP, PHONE, shot
@@ -54,10 +54,10 @@ def assert_focus_visible(page: Page) -> None:
     assert outline[1] != "0px"
 
 
-def box(page: Page, selector: str) -> dict[str, float]:
+def box(page: Page, selector: str) -> FloatRect:
     found = page.locator(selector).bounding_box()
     assert found is not None, selector
-    return dict(found)
+    return found
 
 
 @pytest.mark.parametrize(("name", "viewport"), [("phone", PHONE), ("desktop", DESKTOP)])
