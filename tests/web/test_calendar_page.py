@@ -408,3 +408,53 @@ async def test_without_script_booking_counts_against_the_schedule_limit(
     assert {answer.status_code for answer in answers[:20]} == {409}
     assert answers[20].status_code == 429
     assert "Too many tries in a short time" in answers[20].text
+
+
+async def test_the_form_moves_a_booked_session_too(
+    browser: httpx.AsyncClient, owner_db: Database
+) -> None:
+    created = await free_booking(browser)
+    month = add_months(next_month(), 1)  # well beyond the change cutoff
+    page = await browser.get("/book", params={"month": f"{month:%Y-%m}"})
+    first = RADIO.findall(page.text)[0]
+    booked = await browser.post(
+        "/book/slot", data={"csrf_token": csrf_from(page.text), "slot": first}
+    )
+    assert booked.status_code == 303
+    confirmed = await browser.get("/book")
+    assert 'data-view="confirmed"' in confirmed.text
+    query = {"start": f"{month:%Y-%m}-20", "end": f"{month:%Y-%m}-20", "timezone": "UTC"}
+    later = (await browser.get("/book/api/slots", params=query)).json()["slots"][0]
+
+    moved = await browser.post(
+        "/book/slot",
+        data={
+            "csrf_token": csrf_from(confirmed.text),
+            "mode": "reschedule",
+            "slot": f"{later['start']}/{later['end']}",
+        },
+    )
+
+    assert moved.status_code == 303
+    row = await booking_row(owner_db, created["bookingId"])
+    assert row.status == "scheduled"
+    page = (await browser.get("/book")).text
+    assert f'data-start="{later["start"].replace("Z", "+00:00")}"' in page
+
+
+async def test_a_booking_that_changed_meanwhile_shows_where_it_stands(
+    browser: httpx.AsyncClient,
+) -> None:
+    await free_booking(browser)
+    page = await browser.get("/book", params={"month": f"{next_month():%Y-%m}"})
+    first, second = RADIO.findall(page.text)[:2]
+    csrf = csrf_from(page.text)
+    booked = await browser.post("/book/slot", data={"csrf_token": csrf, "slot": first})
+    assert booked.status_code == 303
+
+    # The same page, still open in another tab: its session is booked already.
+    again = await browser.post("/book/slot", data={"csrf_token": csrf, "slot": second})
+
+    assert again.status_code == 409
+    assert "your booking changed meanwhile" in again.text
+    assert 'data-view="confirmed"' in again.text

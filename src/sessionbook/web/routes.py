@@ -240,9 +240,16 @@ async def choose_slot(
         return await _booking_page(
             request, services, status, token, notice=notice, status_code=502, wanted=again
         )
-    except ServiceError:
-        # Paid, cancelled or expired meanwhile: the page shows where the booking stands now.
-        return RedirectResponse("/book", status_code=303)
+    except ServiceError as exc:
+        # Booked up, cancelled or expired meanwhile: the page shows where the booking stands now.
+        notice = (
+            "error",
+            _("That time could not be booked: your booking changed meanwhile. Here it is now."),
+        )
+        status = await services.bookings.status_of(token)
+        return await _booking_page(
+            request, services, status, token, notice=notice, status_code=exc.status_code
+        )
     return RedirectResponse("/book", status_code=303)
 
 
