@@ -438,8 +438,8 @@ async def test_the_form_moves_a_booked_session_too(
     assert moved.status_code == 303
     row = await booking_row(owner_db, created["bookingId"])
     assert row.status == "scheduled"
-    page = (await browser.get("/book")).text
-    assert f'data-start="{later["start"].replace("Z", "+00:00")}"' in page
+    shown = (await browser.get("/book")).text
+    assert f'data-start="{later["start"].replace("Z", "+00:00")}"' in shown
 
 
 async def test_a_booking_that_changed_meanwhile_shows_where_it_stands(
