@@ -7,6 +7,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, FloatRect, Page, ViewportSize, expect
 
 from tests.conftest import RunningServer
@@ -200,5 +201,27 @@ def test_booking_without_script(browser: Browser, site: RunningServer) -> None:
         confirmed = page.get_by_test_id("confirmed-time").get_attribute("data-start") or ""
         assert same_instant(confirmed, value.split("/")[0])
         shot(page, "calendar-no-script-booked")
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("script", [True, False], ids=["script", "no-script"])
+def test_axe_finds_nothing_on_the_calendar(
+    browser: Browser, site: RunningServer, script: bool
+) -> None:
+    # axe runs as a script of its own: "no script" here is the page's scripts never loading.
+    context = browser.new_context(viewport=DESKTOP, bypass_csp=True, locale="en-GB")
+    page = context.new_page()
+    if not script:
+        page.route("**/static/*.js*", lambda route: route.abort())
+    try:
+        start_free_call(page, site)
+        if script:
+            wait_for_slots(page).first.click()
+        else:
+            expect(page.locator("a.day.open").first).to_be_visible()
+        # The page's content (the sandbox banner above it is no landmark, by design).
+        results = Axe().run(page, context="#main")
+        assert results.violations_count == 0, results.generate_report()
     finally:
         context.close()
