@@ -7,7 +7,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
+from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
 from playwright.sync_api import Browser, FloatRect, Page, ViewportSize, expect
 
 from tests.conftest import RunningServer
