@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 from playwright.sync_api import Locator, Page, expect
 
-SLOT = ".slot-picker:visible .slot"
+PICKER = ".slot-picker:visible"
+SLOT = ".slot-picker:visible .slot:not(.current)"
 PAY_PAGE = re.compile(r"/sandbox/airwallex/pay/[^/?]+")
 
 
@@ -23,24 +25,54 @@ def give_details(page: Page, name: str = "Ada Lovelace", email: str = "ada@examp
     page.get_by_label("Email").fill(email)
 
 
-def wait_for_slots(page: Page) -> Locator:
-    """The visible slot buttons, paging to a later week when this one has none left."""
-    expect(page.locator("[data-slot-days]:visible")).to_have_attribute("aria-busy", "false")
+def wait_for_calendar(page: Page, scope: Locator | None = None) -> Locator:
+    """The visible picker (in `scope`) once its script has drawn the month and its times."""
+    picker = (scope or page.locator("body")).locator(PICKER)
+    expect(picker.locator("button.day").first).to_be_attached()
+    expect(picker.locator("[data-slot-form]")).to_have_attribute("aria-busy", "false")
+    return picker
+
+
+def wait_for_slots(page: Page, scope: Locator | None = None) -> Locator:
+    """The chosen day's free times (the picker chooses the month's first day with times)."""
+    picker = wait_for_calendar(page, scope)
     for _ in range(3):
-        slots = page.locator(SLOT)
+        slots = picker.locator(".slot:not(.current)")
         if slots.count():
             return slots
-        page.get_by_role("button", name="Later week").first.click()
-        expect(page.locator("[data-slot-days]:visible")).to_have_attribute("aria-busy", "false")
-    raise AssertionError("no free slots in three weeks")
+        picker.get_by_role("button", name="Next month").click()
+        expect(picker.locator("[data-slot-form]")).to_have_attribute("aria-busy", "false")
+    raise AssertionError("no free slots in three months")
+
+
+def choose_day_ahead(page: Page, days: int, scope: Locator | None = None) -> Locator:
+    """Pick the first day with free times at least `days` days from today; its free times."""
+    picker = wait_for_calendar(page, scope)
+    earliest = (datetime.now(UTC) + timedelta(days=days)).date()
+    for _ in range(4):
+        for button in picker.locator("button.day.open").all():
+            if date.fromisoformat(button.get_attribute("data-day") or "") >= earliest:
+                button.click()
+                expect(picker.locator('[aria-selected="true"] > .day')).to_have_attribute(
+                    "data-day", button.get_attribute("data-day") or ""
+                )
+                return picker.locator(".slot:not(.current)")
+        picker.get_by_role("button", name="Next month").click()
+        wait_for_calendar(page, scope)
+    raise AssertionError(f"no free day {days} days ahead")
 
 
 def confirm_slot(page: Page, slot: Locator) -> str:
-    """Pick `slot` and confirm it; the chosen time as the page labels it."""
-    label = slot.inner_text()
+    """Pick `slot` and confirm it in its own picker; the chosen start (ISO 8601, UTC)."""
+    start = slot.locator("input").get_attribute("data-start") or ""
     slot.click()
-    page.get_by_role("button", name="Confirm this time").click()
-    return label
+    picker = slot.locator("xpath=ancestor::section[@data-slot-picker]")
+    picker.get_by_test_id("confirm-slot").click()
+    return start
+
+
+def same_instant(first: str, second: str) -> bool:
+    return datetime.fromisoformat(first) == datetime.fromisoformat(second)
 
 
 def expect_booked(page: Page) -> None:

@@ -161,20 +161,3 @@ async def test_pages_that_do_not_wait_do_not_reload(browser: httpx.AsyncClient) 
 
     assert 'data-view="schedule"' in page.text
     assert 'http-equiv="refresh"' not in page.text
-
-
-async def test_without_javascript_the_picker_shows_the_notice_and_no_live_buttons(
-    browser: httpx.AsyncClient,
-) -> None:
-    created = await create_booking(browser, FREE)
-
-    page = await open_link(browser, created["bookingToken"])
-
-    picker = page.text[page.text.index('<section class="slot-picker"') :]
-    picker = picker[: picker.index("</section>")]
-    notice = picker.index("Choosing a time needs JavaScript")
-    controls = picker.index('<div class="picker-controls" data-picker-controls hidden>')
-    assert notice < controls
-    # Every button of the picker sits inside the controls the script reveals.
-    assert picker.index("<button") > controls
-    assert picker.index("<select") > controls

@@ -7,18 +7,20 @@ HttpOnly cookie; no page ever contains it.
 
 from __future__ import annotations
 
-from datetime import timedelta
+import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 
 from sessionbook.bookings.errors import BookingNotFound
 from sessionbook.bookings.service import BookingStatusView
 from sessionbook.catalog.models import Package
 from sessionbook.core import i18n
 from sessionbook.core.db import utcnow
-from sessionbook.core.errors import ProviderUnavailable, RateLimited, ValidationFailed
+from sessionbook.core.errors import ProviderUnavailable, RateLimited, ServiceError, ValidationFailed
 from sessionbook.core.i18n import gettext as _
 from sessionbook.http.deps import (
     BadTokenGuard,
@@ -28,8 +30,22 @@ from sessionbook.http.deps import (
     rate_limited,
 )
 from sessionbook.http.middleware import PAGE_CSP
+from sessionbook.scheduling.errors import SlotUnavailable
+from sessionbook.scheduling.schemas import PickedTime, SlotsQuery
+from sessionbook.web.calendar import (
+    build_month,
+    clamp_month,
+    day_name,
+    first_weekday,
+    last_bookable_day,
+    month_end,
+    month_start,
+    parse_day,
+    parse_interval,
+    parse_month,
+)
 from sessionbook.web.deps import PageServices, PageServicesDep
-from sessionbook.web.formatting import selectable_zones
+from sessionbook.web.formatting import is_known_zone, selectable_zones, zone_or_utc
 from sessionbook.web.forms import DetailsForm
 from sessionbook.web.language import page_language, remember_language
 from sessionbook.web.session import (
@@ -43,13 +59,11 @@ from sessionbook.web.session import (
     set_booking_cookie,
 )
 from sessionbook.web.templating import STATIC_DIR, render
-from sessionbook.web.views import CONFIRMED, SCHEDULE, booking_view
+from sessionbook.web.views import CONFIRMED, SCHEDULE, BookingView, booking_view
 
 # Every page renders in its request's language; the JSON helpers (web.api) do not need one.
 router = APIRouter(include_in_schema=False, dependencies=[Depends(page_language)])
 
-# How far ahead the slot picker lets a customer page, in weeks.
-MAX_WEEKS_AHEAD = 12
 # Browsers ask for /favicon.ico on every visit; a week's caching spares most of those requests.
 FAVICON_CACHE = "public, max-age=604800"
 
@@ -144,7 +158,128 @@ async def booking_page(
         response = _page(request, services, "missing.html", {"reason": "unknown"}, status_code=404)
         clear_booking_cookie(response, settings)
         return response
-    return _booking_page(request, services, status)
+    return await _booking_page(request, services, status, token)
+
+
+@router.post("/book/slot", response_class=HTMLResponse)
+async def choose_slot(
+    request: Request,
+    services: PageServicesDep,
+    guard: BadTokenGuardDep,
+    limits: LimitsDep,
+    address: ClientAddressDep,
+) -> Response:
+    """The calendar's form without script: book (or move) the chosen time, then show the page.
+
+    The same service call as the page's script makes through /book/api; a refusal comes back
+    as the page itself with a message and the day's fresh times.
+    """
+    token = booking_token(request)
+    if token is None:
+        return _page(request, services, "missing.html", {"reason": "none"})
+    submitted = await request.form()
+    fields = {name: value for name, value in submitted.items() if isinstance(value, str)}
+    try:
+        await guard.check()
+        status = await services.bookings.status_of(token)
+    except RateLimited as exc:
+        context = {"reason": "limited", "retry_after": exc.retry_after}
+        return _page(request, services, "missing.html", context, status_code=429)
+    except BookingNotFound:
+        await guard.record_miss()
+        return _page(request, services, "missing.html", {"reason": "unknown"}, status_code=404)
+    again = {name: fields.get(name, "") for name in ("month", "day", "tz")}
+    try:
+        check_same_origin(request, services.settings, fields.get(CSRF_FIELD))
+    except CsrfRejected:
+        notice = ("error", _("This page had expired. Please choose your time again."))
+        return await _booking_page(
+            request, services, status, token, notice=notice, status_code=403, wanted=again
+        )
+    picked = _picked_time(fields)
+    if picked is None:
+        notice = ("error", _("Please choose a time first."))
+        return await _booking_page(
+            request, services, status, token, notice=notice, status_code=400, wanted=again
+        )
+    moving = fields.get("mode") == "reschedule"
+    session_id = _session_id(fields.get("session"))
+    try:
+        await rate_limited("manage" if moving else "schedule")(services.settings, limits, address)
+        if moving:
+            await services.scheduling.reschedule(
+                token,
+                start=picked.start_time,
+                end=picked.end_time,
+                time_zone=picked.timezone,
+                session_id=session_id,
+            )
+        else:
+            await services.scheduling.schedule(
+                token,
+                start=picked.start_time,
+                end=picked.end_time,
+                time_zone=picked.timezone,
+                notes=None,
+            )
+    except SlotUnavailable:
+        notice = ("error", _("Sorry, that time was just taken. Please pick another one."))
+        status = await services.bookings.status_of(token)
+        return await _booking_page(
+            request, services, status, token, notice=notice, status_code=409, wanted=again
+        )
+    except RateLimited as exc:
+        notice = (
+            "error",
+            _("Too many tries in a short time. Please wait %(seconds)s s, then try again.")
+            % {"seconds": exc.retry_after},
+        )
+        return await _booking_page(
+            request, services, status, token, notice=notice, status_code=429, wanted=again
+        )
+    except ProviderUnavailable:
+        notice = (
+            "error",
+            _("The calendar isn't answering right now. Nothing was booked; please try again."),
+        )
+        return await _booking_page(
+            request, services, status, token, notice=notice, status_code=502, wanted=again
+        )
+    except ServiceError as exc:
+        # Booked up, cancelled or expired meanwhile: the page shows where the booking stands now.
+        notice = (
+            "error",
+            _("That time could not be booked: your booking changed meanwhile. Here it is now."),
+        )
+        status = await services.bookings.status_of(token)
+        return await _booking_page(
+            request, services, status, token, notice=notice, status_code=exc.status_code
+        )
+    return RedirectResponse("/book", status_code=303)
+
+
+def _picked_time(fields: dict[str, str]) -> PickedTime | None:
+    interval = parse_interval(fields.get("slot"))
+    if interval is None:
+        return None
+    zone = fields.get("tz", "")
+    try:
+        return PickedTime.model_validate(
+            {
+                "startTime": interval[0].isoformat(),
+                "endTime": interval[1].isoformat(),
+                "timezone": zone if is_known_zone(zone) else None,
+            }
+        )
+    except ValidationError:
+        return None
+
+
+def _session_id(text: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text) if text else None
+    except ValueError:
+        return None
 
 
 async def _trade_link(
@@ -172,21 +307,86 @@ async def _trade_link(
     return response
 
 
-def _booking_page(request: Request, services: PageServices, status: BookingStatusView) -> Response:
+async def _booking_page(
+    request: Request,
+    services: PageServices,
+    status: BookingStatusView,
+    token: str,
+    *,
+    notice: tuple[str, str] | None = None,
+    status_code: int = 200,
+    wanted: dict[str, str] | None = None,
+) -> Response:
     now = utcnow()
     cutoff_hours = services.settings.cancellation_cutoff_hours
     cutoff = timedelta(hours=cutoff_hours)
     view = booking_view(status, now=now, cutoff=cutoff)
-    context: dict[str, Any] = {"booking": view, "cutoff_hours": cutoff_hours}
+    context: dict[str, Any] = {"booking": view, "cutoff_hours": cutoff_hours, "notice": notice}
     if view.name in (SCHEDULE, CONFIRMED):
+        asked = wanted if wanted is not None else dict(request.query_params)
         context["zones"] = selectable_zones()
-        context["max_weeks"] = MAX_WEEKS_AHEAD
+        listing = view.name == SCHEDULE
+        facts = await _calendar(
+            services, token, view, asked, now=now, cutoff=cutoff, listing=listing
+        )
+        context.update(facts)
     if view.name == CONFIRMED:
         # The service has the last word; this only spares the customer a button that must fail.
         context["can_change"] = (
             view.scheduled_start is not None and now < view.scheduled_start - cutoff
         )
-    return _page(request, services, "book.html", context)
+    return _page(request, services, "book.html", context, status_code=status_code)
+
+
+async def _calendar(
+    services: PageServices,
+    token: str,
+    view: BookingView,
+    asked: dict[str, str],
+    *,
+    now: datetime,
+    cutoff: timedelta,
+    listing: bool,
+) -> dict[str, Any]:
+    """The month calendar's facts: its bounds always, its month and times when `listing`."""
+    wanted_zone = asked.get("tz", "")
+    zone = zone_or_utc(wanted_zone if is_known_zone(wanted_zone) else view.time_zone)
+    locale = i18n.current_locale()
+    today = now.astimezone(zone).date()
+    last_day = last_bookable_day(today, view.valid_until, zone)
+    facts: dict[str, Any] = {
+        "locale": locale,
+        "first_weekday": first_weekday(locale),
+        "shown_zone": zone.key,
+        "first_month": month_start(today),
+        "last_day": last_day,
+        "calendar": None,
+        "calendar_error": None,
+    }
+    if not listing:
+        return facts
+    month = clamp_month(parse_month(asked.get("month")), today, last_day)
+    query = SlotsQuery(first=month, last=month_end(month), time_zone=zone.key)
+    try:
+        slots = await services.scheduling.list_slots(token, query)
+    except ServiceError:
+        facts["calendar_error"] = _(
+            "The calendar isn't answering right now. Nothing was lost; please reload this page "
+            "in a moment."
+        )
+        return facts
+    facts["calendar"] = build_month(
+        month,
+        slots,
+        zone=zone,
+        now=now,
+        last_day=last_day,
+        wanted_day=parse_day(asked.get("day")),
+        cutoff=cutoff,
+        locale=locale,
+    )
+    facts["today_label"] = day_name(today, locale)
+    return facts
 
 
 async def _choice_page(

@@ -78,6 +78,8 @@ class BookingView:
     package_title: str
     duration_minutes: int
     price: str
+    amount_cents: int
+    currency: str
     free: bool
     customer_name: str
     customer_email: str
@@ -136,6 +138,8 @@ def booking_view(status: BookingStatusView, *, now: datetime, cutoff: timedelta)
         package_title=booking.package_title,
         duration_minutes=booking.duration_minutes,
         price=format_price(booking.amount_cents, booking.currency),
+        amount_cents=booking.amount_cents,
+        currency=booking.currency,
         free=booking.amount_cents == 0,
         customer_name=booking.customer_name,
         customer_email=booking.customer_email,
