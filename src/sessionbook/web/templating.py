@@ -16,6 +16,7 @@ from sessionbook.catalog.models import Package
 from sessionbook.core import i18n
 from sessionbook.core.settings import Settings
 from sessionbook.web.formatting import format_duration, format_price, format_sessions
+from sessionbook.web.timezones import zone_picker
 
 WEB_DIR = Path(__file__).parent
 TEMPLATES_DIR = WEB_DIR / "templates"
@@ -55,6 +56,7 @@ def build_templates(settings: Settings) -> Jinja2Templates:
         sandbox=settings.sandbox,
         payments_sandbox=not settings.payments_live,
         package_gives=_package_gives,
+        zone_picker=zone_picker,
     )
     environment.filters.update(money=format_price, duration=format_duration)
     return Jinja2Templates(env=environment)
