@@ -36,14 +36,10 @@ def test_only_canonical_zones_are_offered() -> None:
 
 
 def test_offsets_follow_summer_time() -> None:
-    assert (choice("Europe/Paris", now=JANUARY).offset, choice("Europe/Paris", now=JULY).offset) == (
-        "+01:00",
-        "+02:00",
-    )
-    assert (choice("Europe/Kyiv", now=JANUARY).offset, choice("Europe/Kyiv", now=JULY).offset) == (
-        "+02:00",
-        "+03:00",
-    )
+    assert choice("Europe/Paris", now=JANUARY).offset == "+01:00"
+    assert choice("Europe/Paris", now=JULY).offset == "+02:00"
+    assert choice("Europe/Kyiv", now=JANUARY).offset == "+02:00"
+    assert choice("Europe/Kyiv", now=JULY).offset == "+03:00"
     assert choice("Asia/Kolkata", now=JULY).offset == "+05:30"
     assert choice("America/St_Johns", now=JANUARY).offset == "-03:30"
     assert choice("UTC", now=JULY).offset == "+00:00"

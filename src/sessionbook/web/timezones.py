@@ -41,7 +41,9 @@ REGIONS: tuple[str, ...] = (
     "Pacific",
 )
 # The database's own names for UTC: they all show as the one "UTC" choice.
-_UTC_NAMES = frozenset({"Etc/UTC", "Etc/UCT", "Etc/Universal", "Etc/Zulu", "UCT", "Universal", "Zulu"})
+_UTC_NAMES = frozenset(
+    {"Etc/UTC", "Etc/UCT", "Etc/Universal", "Etc/Zulu", "UCT", "Universal", "Zulu"}
+)
 
 
 @dataclass(frozen=True, slots=True)

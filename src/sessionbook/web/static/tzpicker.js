@@ -62,11 +62,10 @@
       var points = score(entry, query, offset);
       if (points >= 0) { scored.push({ entry: entry, points: points }); }
     });
-    // A closer match first, then a well-known zone ("sao": São Paulo before São Tomé), then the
-    // shorter name ("par": Paris before Paramaribo), then the list order.
+    // A closer match first, then a well-known zone ("par": Paris before Paramaribo, "sao": São Paulo
+    // before São Tomé), then the list order.
     scored.sort(function (a, b) {
-      return a.points - b.points || a.entry.known - b.entry.known ||
-        a.entry.city.length - b.entry.city.length || a.entry.index - b.entry.index;
+      return a.points - b.points || a.entry.known - b.entry.known || a.entry.index - b.entry.index;
     });
     return scored.map(function (item) { return item.entry; });
   }
