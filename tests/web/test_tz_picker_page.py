@@ -17,7 +17,7 @@ from tests.web.browser import FREE, create_booking, open_link
 
 MONTHLY = {"packageId": "monthly", "customerName": "Mona Monthly", "customerEmail": "m@example.com"}
 _SELECT = re.compile(r'<select id="timezone-schedule"[^>]*>(.*?)</select>', re.S)
-_SELECTED = re.compile(r'<option value="([^"]+)" selected>([^<]*)</option>')
+_SELECTED = re.compile(r'<option value="([^"]+)"(?: data-known)? selected>([^<]*)</option>')
 
 
 @pytest.fixture
