@@ -6,11 +6,12 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
 from playwright.sync_api import Browser, Locator, Page, ViewportSize, expect
 
 from tests.conftest import RunningServer
 from tests.e2e.conftest import DESKTOP, PHONE, shot
-from tests.e2e.flows import choose_package, give_details, wait_for_slots
+from tests.e2e.flows import choose_package, confirm_slot, give_details, wait_for_slots
 
 SCREENS: dict[str, ViewportSize] = {"phone": PHONE, "desktop": DESKTOP}
 
@@ -92,6 +93,9 @@ def test_search_then_pick_with_keyboard_and_mouse(
     expect(box).to_have_attribute("aria-activedescendant", first_id or "")
     expect(options.first).to_have_attribute("aria-selected", "true")
     shot(page, f"tz-picker-{screen}-search-par")
+    # The open combobox, its list and the hidden select it drives: nothing axe-core objects to.
+    audit = Axe().run(page, context=".slot-picker:not([hidden]) .tz-picker")
+    assert audit.violations_count == 0, audit.generate_report()
     with page.expect_request(re.compile(r"/book/api/slots\?.*timezone=Europe%2FParis")):
         page.keyboard.press("Enter")
     expect(select).to_have_value("Europe/Paris")
@@ -170,3 +174,26 @@ def test_an_old_name_from_the_browser_shows_as_its_zone(
         assert select.locator(f'option[value="{browser_zone}"]').count() == 0
         expect(zone_box(page)).to_have_value(re.compile(r"^\(UTC\+0\d:\d\d\) \w+"))
         expect_slots_in(page, zone)
+
+
+def test_the_move_panel_has_its_own_picker_starting_at_the_booking_zone(
+    browser: Browser, site: RunningServer
+) -> None:
+    for page in open_page(browser, "phone", "America/New_York"):
+        book_free_call(page, site.url)
+        page.get_by_role("button", name="Later week").click()  # well beyond the change cutoff
+        confirm_slot(page, wait_for_slots(page).first)
+        expect(page.get_by_role("heading", name="You're booked")).to_be_visible(timeout=15_000)
+
+        page.get_by_test_id("change-time").click()
+        panel = page.locator("#reschedule-panel")
+        box = panel.get_by_role("combobox", name="Times are shown in")
+        expect(box).to_have_value(re.compile(r"New York, United States$"))
+        box.click()
+        page.keyboard.type("tokyo")
+        with page.expect_request(re.compile(r"/book/api/slots\?.*timezone=Asia%2FTokyo")):
+            page.keyboard.press("Enter")
+        expect(panel.get_by_test_id("timezone")).to_have_value("Asia/Tokyo")
+        expect(box).to_have_value("(UTC+09:00) Tokyo, Japan")
+        expect_slots_in(page, "Asia/Tokyo")
+        shot(page, "tz-picker-phone-move-panel")

@@ -1,25 +1,12 @@
-"""How the pages show money, durations, instants and the list of time zones."""
+"""How the pages show money, durations and instants, and which zone names they accept."""
 
 from __future__ import annotations
 
 import zoneinfo
 from datetime import datetime
-from functools import cache
 from zoneinfo import ZoneInfo
 
 from sessionbook.core.money import format_money
-
-_ZONE_AREAS = (
-    "Africa/",
-    "America/",
-    "Antarctica/",
-    "Asia/",
-    "Atlantic/",
-    "Australia/",
-    "Europe/",
-    "Indian/",
-    "Pacific/",
-)
 
 
 def format_price(amount_cents: int, currency: str) -> str:
@@ -83,10 +70,3 @@ def format_date(moment: datetime, zone: ZoneInfo) -> str:
 def format_time_range(start: datetime, end: datetime, zone: ZoneInfo) -> str:
     """ "09:00 - 10:00" in the given zone (24-hour clock, no locale guessing on the server)."""
     return f"{start.astimezone(zone):%H:%M} – {end.astimezone(zone):%H:%M}"
-
-
-@cache
-def selectable_zones() -> tuple[str, ...]:
-    """Canonical-looking IANA zones (Area/City) plus UTC, sorted, for the zone picker."""
-    zones = sorted(name for name in zoneinfo.available_timezones() if name.startswith(_ZONE_AREAS))
-    return ("UTC", *zones)

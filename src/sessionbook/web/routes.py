@@ -27,7 +27,6 @@ from sessionbook.http.deps import (
 )
 from sessionbook.http.middleware import PAGE_CSP
 from sessionbook.web.deps import PageServices, PageServicesDep
-from sessionbook.web.formatting import selectable_zones
 from sessionbook.web.forms import DetailsForm
 from sessionbook.web.session import (
     CSRF_FIELD,
@@ -172,7 +171,6 @@ def _booking_page(request: Request, services: PageServices, status: BookingStatu
     view = booking_view(status, now=now, cutoff=cutoff)
     context: dict[str, Any] = {"booking": view, "cutoff_hours": cutoff_hours}
     if view.name in (SCHEDULE, CONFIRMED):
-        context["zones"] = selectable_zones()
         context["max_weeks"] = MAX_WEEKS_AHEAD
     if view.name == CONFIRMED:
         # The service has the last word; this only spares the customer a button that must fail.
