@@ -12,7 +12,7 @@ time of rendering, so one list is built per locale and per hour.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import cache, lru_cache
 from importlib import resources
@@ -26,6 +26,7 @@ from sessionbook.core.i18n import gettext as _
 from sessionbook.web.formatting import is_known_zone
 
 UTC_ZONE = "UTC"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _TZ_DATA = "tzdata.zoneinfo"
 # The areas of geographic zone names, in the order their groups are listed.
 REGIONS: tuple[str, ...] = (
@@ -181,8 +182,13 @@ def _sort_key(choice: ZoneChoice) -> tuple[int, str]:
     return choice.offset_minutes, "".join(c for c in folded if not unicodedata.combining(c))
 
 
+# ZoneInfo keeps only a few zones strongly: hold all of the offered ones, or every hour's list
+# would read some four hundred zone files again.
+_zone_info = cache(ZoneInfo)
+
+
 def _offset_minutes(zone: str, moment: datetime) -> int:
-    offset = moment.astimezone(ZoneInfo(zone)).utcoffset()
+    offset = moment.astimezone(_zone_info(zone)).utcoffset()
     return int(offset.total_seconds() // 60) if offset is not None else 0
 
 
@@ -227,10 +233,17 @@ def zone_choices(locale: str | None = None, now: datetime | None = None) -> tupl
     return _choices(i18n.supported(locale) or i18n.current_locale(), _hour(now))
 
 
+@cache
+def _named(locale: str) -> tuple[ZoneChoice, ...]:
+    """Every offered zone with its names in `locale`; the offsets are filled in per hour."""
+    babel_locale = Locale.parse(locale)
+    return tuple(_choice(zone, babel_locale, _EPOCH) for zone in canonical_zones())
+
+
 @lru_cache(maxsize=8)
 def _choices(locale: str, hour: datetime) -> tuple[ZoneChoice, ...]:
-    babel_locale = Locale.parse(locale)
-    return tuple(sorted((_choice(z, babel_locale, hour) for z in canonical_zones()), key=_sort_key))
+    dated = (replace(c, offset_minutes=_offset_minutes(c.zone, hour)) for c in _named(locale))
+    return tuple(sorted(dated, key=_sort_key))
 
 
 @lru_cache(maxsize=8)
