@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+from babel.messages.pofile import read_po
 
-from sessionbook.core.i18n import use_locale
+from sessionbook.core.i18n import LOCALES_DIR, use_locale
 from sessionbook.web import timezones
+from sessionbook.web.templating import TEMPLATES_DIR
 from sessionbook.web.timezones import (
     browser_aliases,
     canonical_zone,
@@ -133,3 +137,17 @@ def test_one_list_per_locale_and_hour() -> None:
     assert zone_choices("en", JANUARY) is zone_choices("en", JANUARY.replace(minute=59))
     assert zone_choices("en", JANUARY) is not zone_choices("fr", JANUARY)
     assert zone_choices("en", JANUARY) is not zone_choices("en", JANUARY.replace(hour=13))
+
+
+def test_every_picker_string_has_a_french_translation() -> None:
+    """The template's and the region names' msgids are all in the French catalog, translated."""
+    template = (TEMPLATES_DIR / "_tz_picker.html").read_text(encoding="utf-8")
+    source = Path(timezones.__file__).read_text(encoding="utf-8")
+    msgids = set(re.findall(r"""_\((["'])(.+?)\1\)""", template + source))
+    assert len(msgids) >= 14
+    with (LOCALES_DIR / "fr" / "LC_MESSAGES" / "messages.po").open("rb") as po:
+        catalog = read_po(po, locale="fr")
+    for _quote, msgid in msgids:
+        message = catalog.get(msgid)
+        assert message is not None, msgid
+        assert message.string, msgid
