@@ -69,7 +69,8 @@ class ZoneChoice:
 
     @property
     def label(self) -> str:
-        """ "(UTC+01:00) Paris, France": the option's text, and what the search looks through."""
+        """ "(UTC+01:00) Paris, France": the option's text, and what the search looks through
+        (tzpicker.js reads the offset, the city and the country back from this very shape)."""
         place = f"{self.city}, {self.country}" if self.country else self.city
         return f"(UTC{self.offset}) {place}"
 
