@@ -1,4 +1,4 @@
-"""How the pages show money, durations, instants and the list of time zones.
+"""How the pages show money, durations, instants.
 
 Everything follows the locale of the work at hand (`i18n.current_locale()`): Babel formats
 days, clock times (12 or 24 hours, as the locale has it) and money, gettext the words.
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import zoneinfo
 from datetime import datetime
-from functools import cache
 from zoneinfo import ZoneInfo
 
 from babel import dates
@@ -22,17 +21,6 @@ from sessionbook.core.money import format_money
 # The house style of English dates (British order, no comma); other languages use CLDR's own.
 _DAY_PATTERNS = {"en": "EEEE d MMMM y"}
 _DATE_PATTERNS = {"en": "d MMMM y"}
-_ZONE_AREAS = (
-    "Africa/",
-    "America/",
-    "Antarctica/",
-    "Asia/",
-    "Atlantic/",
-    "Australia/",
-    "Europe/",
-    "Indian/",
-    "Pacific/",
-)
 
 
 def format_price(amount_cents: int, currency: str) -> str:
@@ -133,10 +121,3 @@ def _twelve_hours(locale: str) -> bool:
     """True where the locale's clock runs 1-12 with AM/PM (its short time pattern uses h)."""
     pattern = Locale.parse(locale).time_formats["short"].pattern
     return "h" in pattern or "K" in pattern
-
-
-@cache
-def selectable_zones() -> tuple[str, ...]:
-    """Canonical-looking IANA zones (Area/City) plus UTC, sorted, for the zone picker."""
-    zones = sorted(name for name in zoneinfo.available_timezones() if name.startswith(_ZONE_AREAS))
-    return ("UTC", *zones)

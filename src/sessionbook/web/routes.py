@@ -45,7 +45,7 @@ from sessionbook.web.calendar import (
     parse_month,
 )
 from sessionbook.web.deps import PageServices, PageServicesDep
-from sessionbook.web.formatting import is_known_zone, selectable_zones, zone_or_utc
+from sessionbook.web.formatting import is_known_zone, zone_or_utc
 from sessionbook.web.forms import DetailsForm
 from sessionbook.web.language import page_language, remember_language
 from sessionbook.web.session import (
@@ -324,7 +324,6 @@ async def _booking_page(
     context: dict[str, Any] = {"booking": view, "cutoff_hours": cutoff_hours, "notice": notice}
     if view.name in (SCHEDULE, CONFIRMED):
         asked = wanted if wanted is not None else dict(request.query_params)
-        context["zones"] = selectable_zones()
         listing = view.name == SCHEDULE
         facts = await _calendar(
             services, token, view, asked, now=now, cutoff=cutoff, listing=listing

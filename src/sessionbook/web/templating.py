@@ -21,6 +21,7 @@ from sessionbook.core import i18n
 from sessionbook.core.settings import Settings
 from sessionbook.http.language import LANG_PARAM
 from sessionbook.web.formatting import format_duration, format_price, format_sessions
+from sessionbook.web.timezones import zone_picker
 
 WEB_DIR = Path(__file__).parent
 TEMPLATES_DIR = WEB_DIR / "templates"
@@ -63,6 +64,7 @@ def build_templates(settings: Settings) -> Jinja2Templates:
         current_locale=i18n.current_locale,
         language_links=language_links,
         brand_theme_url=theme_url,
+        zone_picker=zone_picker,
     )
     environment.filters.update(money=format_price, duration=format_duration)
     return Jinja2Templates(env=environment)
