@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import zoneinfo
 from datetime import datetime
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from babel import dates
