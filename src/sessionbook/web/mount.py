@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import Response
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.staticfiles import StaticFiles
 
 from sessionbook.core import i18n
@@ -15,6 +16,9 @@ from sessionbook.web.deps import load_brand
 from sessionbook.web.language import remember_language, request_choice
 from sessionbook.web.routes import router as pages_router
 from sessionbook.web.templating import STATIC_DIR, STATIC_PREFIX, build_templates, render
+
+# Smaller files gain too little from compression to be worth the CPU.
+STATIC_GZIP_MIN = 1000
 
 
 def install_booking_pages(app: FastAPI, settings: Settings) -> None:
@@ -33,7 +37,10 @@ def install_booking_pages(app: FastAPI, settings: Settings) -> None:
     # Every page shows the brand: read once per request, before the page's own route runs.
     app.include_router(pages_router, dependencies=[Depends(load_brand)])
     app.include_router(api_router)
-    app.mount(STATIC_PREFIX, StaticFiles(directory=STATIC_DIR), name="static")
+    # Styles and scripts travel compressed (a phone's first visit stays well under 100 KB); the
+    # pages themselves do not, as they carry a CSRF token beside text a request can reflect.
+    static_files = GZipMiddleware(StaticFiles(directory=STATIC_DIR), minimum_size=STATIC_GZIP_MIN)
+    app.mount(STATIC_PREFIX, static_files, name="static")
 
 
 def _error_page(request: Request, settings: Settings, name: str, status_code: int) -> Response:
