@@ -57,9 +57,7 @@ def language(request: pytest.FixtureRequest) -> str:
 def customer_page(
     browser: Browser, screen: tuple[str, ViewportSize], language: str
 ) -> Iterator[Page]:
-    context = browser.new_context(
-        viewport=screen[1], locale=language, timezone_id="Europe/Paris"
-    )
+    context = browser.new_context(viewport=screen[1], locale=language, timezone_id="Europe/Paris")
     yield context.new_page()
     context.close()
 

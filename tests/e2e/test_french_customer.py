@@ -26,14 +26,13 @@ from aiosmtpd.smtp import AuthResult
 from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 
+from sessionbook.core.settings import Settings
 from tests.conftest import DatabaseUnderTest, RunningServer, run_server
 from tests.e2e.accessibility import assert_no_serious_violations
 from tests.e2e.conftest import DESKTOP, PHONE, run, shot
 from tests.operations.support import ADMIN_PASSWORD, ADMIN_SETTINGS
 from tests.support.databases import new_sqlite_database
 from tests.support.smtp import smtp_server_on_loopback
-
-from sessionbook.core.settings import Settings
 
 pytestmark = pytest.mark.e2e
 
