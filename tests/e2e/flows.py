@@ -40,7 +40,7 @@ def wait_for_slots(page: Page, scope: Locator | None = None) -> Locator:
         slots = picker.locator(".slot:not(.current)")
         if slots.count():
             return slots
-        picker.get_by_role("button", name="Next month").click()
+        picker.get_by_test_id("month-next").click()
         expect(picker.locator("[data-slot-form]")).to_have_attribute("aria-busy", "false")
     raise AssertionError("no free slots in three months")
 
@@ -57,7 +57,7 @@ def choose_day_ahead(page: Page, days: int, scope: Locator | None = None) -> Loc
                     "data-day", button.get_attribute("data-day") or ""
                 )
                 return picker.locator(".slot:not(.current)")
-        picker.get_by_role("button", name="Next month").click()
+        picker.get_by_test_id("month-next").click()
         wait_for_calendar(page, scope)
     raise AssertionError(f"no free day {days} days ahead")
 

@@ -189,7 +189,7 @@ def test_a_french_customer_in_paris_books_on_a_phone_and_gets_a_branded_email(
             open_days = picker.locator("button.day.open")
             if open_days.count():
                 break
-            picker.locator("[data-month-next]").click()
+            picker.get_by_test_id("month-next").click()
             expect(picker.locator("[data-slot-form]")).to_have_attribute("aria-busy", "false")
         open_days.first.click()
         times = picker.locator(".slot:not(.current)")
