@@ -11,11 +11,13 @@ from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessionbook.bookings.models import (
+    EXPIRY_CANDIDATES,
+    PAID_WITH_VALIDITY,
     Booking,
     BookingEvent,
     BookingSession,
-    BookingStatus,
     SessionState,
+    where_rows,
 )
 
 # Attribute name and column name of every mapped column, in one fixed order.
@@ -98,16 +100,14 @@ class BookingRepository:
     async def due_for_expiry(self, now: datetime, *, limit: int) -> Sequence[Booking]:
         """Unpaid bookings past their window and free ones unscheduled past theirs, locked.
 
+        Read from the partial index of pending and free unscheduled bookings only.
+
         SKIP LOCKED lets several sweepers share the work without waiting on each other; the
         rows come whole, so the sweep needs no second query per booking.
         """
         statement = (
             select(Booking)
-            .where(
-                Booking.expires_at <= now,
-                (Booking.status == BookingStatus.PENDING)
-                | ((Booking.status == BookingStatus.PAID) & (Booking.amount_cents == 0)),
-            )
+            .where(where_rows(EXPIRY_CANDIDATES), Booking.expires_at <= now)
             .order_by(Booking.expires_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -145,11 +145,7 @@ class BookingRepository:
         """Paid bookings past their sessionsValidUntil (the caller counts what remains), locked."""
         statement = (
             select(Booking)
-            .where(
-                Booking.status == BookingStatus.PAID,
-                Booking.sessions_valid_until.is_not(None),
-                Booking.sessions_valid_until <= now,
-            )
+            .where(where_rows(PAID_WITH_VALIDITY), Booking.sessions_valid_until <= now)
             .order_by(Booking.sessions_valid_until)
             .limit(limit)
             .with_for_update(skip_locked=True)

@@ -10,8 +10,8 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sessionbook.bookings.models import BookingSession, SessionState
-from sessionbook.scheduling.models import CalendarWebhookEvent, SweepMark
+from sessionbook.bookings.models import SESSION_BOOKED, BookingSession, where_rows
+from sessionbook.scheduling.models import CALENDAR_EVENT_OPEN, CalendarWebhookEvent, SweepMark
 
 
 class CoachChangeRepository:
@@ -74,7 +74,7 @@ class CoachChangeRepository:
         due = (
             select(CalendarWebhookEvent.id)
             .where(
-                CalendarWebhookEvent.state.in_(("received", "failed")),
+                where_rows(CALENDAR_EVENT_OPEN),
                 CalendarWebhookEvent.attempts < max_attempts,
                 CalendarWebhookEvent.next_attempt_at <= now,
             )
@@ -139,10 +139,10 @@ class CoachChangeRepository:
         return (await self.session.execute(statement)).scalar_one_or_none() is not None
 
     async def upcoming_sessions(self, *, now: datetime, limit: int) -> Sequence[BookingSession]:
-        """Booked sessions that have not ended, soonest first."""
+        """Booked sessions that have not ended, soonest first (from the sessions ahead only)."""
         statement = (
             select(BookingSession)
-            .where(BookingSession.state == SessionState.BOOKED, BookingSession.end_time > now)
+            .where(where_rows(SESSION_BOOKED), BookingSession.end_time > now)
             .order_by(BookingSession.start_time)
             .limit(limit)
         )

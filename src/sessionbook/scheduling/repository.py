@@ -11,11 +11,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessionbook.bookings.models import (
+    LEASE_HELD,
+    SESSION_BOOKED,
     Booking,
     BookingEvent,
     BookingSession,
     BookingStatus,
-    SessionState,
+    where_rows,
 )
 from sessionbook.scheduling.models import SlotClaim
 
@@ -83,7 +85,7 @@ class ClaimRepository:
         """
         statement = (
             select(Booking.id)
-            .where(Booking.schedule_lease_until.is_not(None), Booking.schedule_lease_until <= now)
+            .where(where_rows(LEASE_HELD), Booking.schedule_lease_until <= now)
             .order_by(Booking.schedule_lease_until)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -93,14 +95,17 @@ class ClaimRepository:
     async def sessions_of_cancelled_bookings(
         self, now: datetime, *, limit: int
     ) -> Sequence[BookingSession]:
-        """Booked sessions not yet ended whose booking was cancelled (by a refund, say)."""
+        """Booked sessions not yet ended whose booking was cancelled (by a refund, say).
+
+        From the partial index of booked sessions by end: the sessions ahead, not the past.
+        """
         statement = (
             select(BookingSession)
             .join(Booking, Booking.id == BookingSession.booking_id)
             .where(
-                Booking.status == BookingStatus.CANCELLED,
-                BookingSession.state == SessionState.BOOKED,
+                where_rows(SESSION_BOOKED),
                 BookingSession.end_time > now,
+                Booking.status == BookingStatus.CANCELLED,
             )
             .order_by(BookingSession.start_time)
             .limit(limit)
