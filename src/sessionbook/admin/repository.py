@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Select, Uuid, bindparam, case, func, or_, select, tuple_
+from sqlalchemy import Select, Uuid, bindparam, case, func, literal, select, tuple_, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessionbook.bookings.models import (
+    PAID_NOT_SCHEDULED,
     PAID_WITH_VALIDITY,
     PAYMENT_CONFIRMED_ROWS,
     Booking,
@@ -180,31 +181,41 @@ class AdminRepository:
         """Who paid (or took a free call) but has not picked a time yet; longest waiting first."""
         statement = (
             select(Booking)
-            .where(Booking.status == BookingStatus.PAID)
+            .where(where_rows(PAID_NOT_SCHEDULED))
             .order_by(Booking.paid_at.asc().nulls_last(), Booking.created_at)
             .limit(limit)
         )
         return await self._bookings(statement)
 
     async def search(self, query: str, *, limit: int) -> Sequence[Booking]:
-        """By booking id, provider ids, or part of the customer's email or name."""
+        """By booking id, provider ids, or the start of the customer's email or name (any case).
+
+        Each way of matching is its own index-backed lookup (the lower-cased email and name
+        have text_pattern_ops indexes on PostgreSQL), joined by UNION: the search costs its
+        matches, never a pass over every booking. The pattern is written into the statement
+        so that PostgreSQL sees its fixed start and reads the index range.
+        """
         text = query.strip()
-        conditions = [
-            func.lower(Booking.customer_email).contains(text.lower(), autoescape=True),
-            func.lower(Booking.customer_name).contains(text.lower(), autoescape=True),
-            Booking.payment_link_id == text,
-            Booking.payment_intent_id == text,
-            Booking.id.in_(select(BookingSession.booking_id).where(BookingSession.cal_uid == text)),
+        pattern = literal(_like_prefix(text.lower()), literal_execute=True)
+        arms: list[Select[tuple[uuid.UUID]]] = [
+            select(Booking.id).where(func.lower(Booking.customer_email).like(pattern, escape="/")),
+            select(Booking.id).where(func.lower(Booking.customer_name).like(pattern, escape="/")),
+            select(Booking.id).where(Booking.payment_link_id == text),
+            select(Booking.id).where(Booking.payment_intent_id == text),
+            select(BookingSession.booking_id).where(BookingSession.cal_uid == text),
         ]
         with contextlib.suppress(ValueError):
-            conditions.append(Booking.id == uuid.UUID(text))
+            arms.append(select(Booking.id).where(Booking.id == uuid.UUID(text)))
         if text.isdigit() and len(text) < 10:
-            by_cal_id = select(BookingSession.booking_id).where(
-                BookingSession.cal_booking_id == int(text)
+            arms.append(
+                select(BookingSession.booking_id).where(BookingSession.cal_booking_id == int(text))
             )
-            conditions.append(Booking.id.in_(by_cal_id))
+        matches = union(*arms).subquery()
         statement = (
-            select(Booking).where(or_(*conditions)).order_by(Booking.created_at.desc()).limit(limit)
+            select(Booking)
+            .where(Booking.id.in_(select(matches.c[0])))
+            .order_by(Booking.created_at.desc())
+            .limit(limit)
         )
         return await self._bookings(statement)
 
@@ -363,6 +374,12 @@ class AdminRepository:
         ).group_by(OutboxMessage.state)
         rows = (await self.session.execute(statement)).all()
         return [_state_count(*row) for row in rows]
+
+
+def _like_prefix(text: str) -> str:
+    """A LIKE pattern matching strings that start with `text` (escape character "/")."""
+    escaped = text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return f"{escaped}%"
 
 
 def _state_count(state: object, count: object, newest: object, oldest: object) -> StateCount:

@@ -219,7 +219,8 @@ async def bookings(request: Request) -> Response:
     query = params.get("q", "").strip()[:200]
     if query:
         found = await site.service.search(query)
-        matches: dict[str, object] = {"query": query, "bookings": found}
+        matches: dict[str, object] = {"query": query, "bookings": found, "status": None}
+        matches |= {"statuses": (), "paged": False, "older_query": None, "notice": None}
         return site.page("bookings.html", matches, session=session)
     status = params.get("status", "").strip() or None
     problem = None

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     TextClause,
     Uuid,
+    func,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -69,6 +70,7 @@ LINKS_TO_DEACTIVATE = (
 )
 EXPIRY_CANDIDATES = "(status = 'pending' OR (status = 'paid' AND amount_cents = 0))"
 PAID_WITH_VALIDITY = "status = 'paid' AND sessions_valid_until IS NOT NULL"
+PAID_NOT_SCHEDULED = "status = 'paid'"
 LEASE_HELD = "schedule_lease_until IS NOT NULL"
 SESSION_BOOKED = "state = 'booked'"
 PAYMENT_CONFIRMED_ROWS = "event_type = 'payment_confirmed'"
@@ -121,6 +123,10 @@ class Booking(Base):
             where=PAID_WITH_VALIDITY,
         ),
         partial_index("ix_bookings_schedule_lease_until", "schedule_lease_until", where=LEASE_HELD),
+        # Who paid but has not picked a time, longest waiting first (dashboard, CLI).
+        partial_index(
+            "ix_bookings_paid_waiting", "paid_at", "created_at", where=PAID_NOT_SCHEDULED
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -237,3 +243,15 @@ class BookingEvent(Base):
     source: Mapped[str] = mapped_column(String(32))
     data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# The operator's search by the start of an email or a name, in any case: an index on the
+# lower-cased text (on PostgreSQL with text_pattern_ops, so `LIKE 'start%'` uses it whatever the
+# database's collation), so a search costs its matches, not the table.
+for _column in ("customer_email", "customer_name"):
+    _lowered = func.lower(Booking.__table__.c[_column]).label(f"{_column}_lower")
+    Index(
+        f"ix_bookings_lower_{_column}",
+        _lowered,
+        postgresql_ops={f"{_column}_lower": "text_pattern_ops"},
+    )

@@ -184,11 +184,13 @@ def lapsing(
 
 @bookings_app.command("search")
 def search(
-    query: Annotated[str, typer.Argument(help="Email, name, booking id or a provider id.")],
+    query: Annotated[
+        str, typer.Argument(help="Start of an email or name, a booking id or a provider id.")
+    ],
     limit: LimitOption = 50,
     as_json: JsonOption = False,
 ) -> None:
-    """Bookings matching an email, a name or an id."""
+    """Bookings whose email or name starts with QUERY (any case), or with this id."""
     found, settings = _run(lambda admin: admin.search(query, limit=limit))
     _print_bookings(found, settings, as_json)
 

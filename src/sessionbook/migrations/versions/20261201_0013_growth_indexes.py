@@ -44,6 +44,7 @@ PARTIAL = {
         ["schedule_lease_until"],
         "schedule_lease_until IS NOT NULL",
     ),
+    "ix_bookings_paid_waiting": ("bookings", ["paid_at", "created_at"], "status = 'paid'"),
     "ix_sessions_booked_end_time": ("sessions", ["end_time"], "state = 'booked'"),
     "ix_booking_events_payment_confirmed": (
         "booking_events",
@@ -67,6 +68,9 @@ REDUNDANT = {
     "ix_bookings_created_at": ("bookings", ["created_at"]),  # ix_bookings_created_at_progress
     "ix_bookings_paid_at": ("bookings", ["paid_at"]),  # ix_bookings_paid_at_figures
 }
+
+# The operator's search by the start of an email or a name, in any case.
+SEARCHED = ("customer_email", "customer_name")
 
 # The time the audit trail says each link was stopped: the first such row of the booking.
 BACKFILL = """
@@ -105,9 +109,17 @@ def upgrade() -> None:
         op.create_index(name, table, columns)
     for name, (table, _columns) in REDUNDANT.items():
         op.drop_index(name, table_name=table)
+    for column in SEARCHED:
+        # text_pattern_ops: `LIKE 'start%'` uses the index whatever the database's collation.
+        ops = " text_pattern_ops" if postgresql else ""
+        op.create_index(
+            f"ix_bookings_lower_{column}", "bookings", [sa.text(f"lower({column}){ops}")]
+        )
 
 
 def downgrade() -> None:
+    for column in reversed(SEARCHED):
+        op.drop_index(f"ix_bookings_lower_{column}", table_name="bookings")
     for name, (table, columns) in REDUNDANT.items():
         op.create_index(name, table, columns)
     for name, (table, _columns) in reversed(PLAIN.items()):
