@@ -304,7 +304,10 @@ class QueryBench:
         seen: list[tuple[str, Any]] = []
 
         def remember(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-            if statement.lstrip().upper().startswith("SELECT") and "set_config" not in statement:
+            if (
+                statement.lstrip().upper().startswith(("SELECT", "WITH"))
+                and "set_config" not in statement
+            ):
                 seen.append((statement, parameters))
 
         engine = self.database.engine.sync_engine

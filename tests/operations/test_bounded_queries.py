@@ -22,7 +22,7 @@ from sessionbook.admin.repository import AdminRepository
 from sessionbook.admin.service import AdminService
 from sessionbook.bookings.models import Booking
 from sessionbook.bookings.repository import BookingRepository
-from sessionbook.core.db import ADMIN, SERVICE, Database, Role
+from sessionbook.core.db import ADMIN, SERVICE, Actor, Database
 from sessionbook.payments.repository import PaymentRepository
 from sessionbook.scheduling.coach_repository import CoachChangeRepository
 from sessionbook.scheduling.repository import ClaimRepository
@@ -32,7 +32,7 @@ NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 Query = Callable[[AsyncSession], Awaitable[Any]]
 
 # The index each query must be able to read, and the query as the code runs it.
-CASES: dict[str, tuple[Role, Query]] = {
+CASES: dict[str, tuple[Actor, Query]] = {
     "ix_bookings_links_to_deactivate": (
         SERVICE,
         lambda s: PaymentRepository(s).claim_links_to_deactivate(
@@ -79,12 +79,15 @@ CASES: dict[str, tuple[Role, Query]] = {
 }
 
 
-async def first_select(database: Database, role: Role, query: Query) -> tuple[str, Any]:
+async def first_select(database: Database, role: Actor, query: Query) -> tuple[str, Any]:
     """The first SELECT the query sends (its statement and parameters); nothing it does stays."""
     seen: list[tuple[str, Any]] = []
 
     def remember(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT") and "set_config" not in statement:
+        if (
+            statement.lstrip().upper().startswith(("SELECT", "WITH"))
+            and "set_config" not in statement
+        ):
             seen.append((statement, parameters))
 
     engine = database.engine.sync_engine
@@ -99,7 +102,7 @@ async def first_select(database: Database, role: Role, query: Query) -> tuple[st
     return seen[0]
 
 
-async def plan_of(database: Database, role: Role, statement: str, parameters: Any) -> str:
+async def plan_of(database: Database, role: Actor, statement: str, parameters: Any) -> str:
     async with database.transaction(role) as session:
         connection = await session.connection()
         await connection.execute(text("SET LOCAL enable_seqscan = off"))

@@ -7,12 +7,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import inspect, select
+from sqlalchemy import CTE, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessionbook.bookings.models import (
     EXPIRY_CANDIDATES,
     PAID_WITH_VALIDITY,
+    SESSION_BOOKED,
     Booking,
     BookingEvent,
     BookingSession,
@@ -59,6 +60,21 @@ async def read_live_sessions(driver: Any, booking_id: uuid.UUID) -> list[Booking
         BookingSession(**{key: row[index] for index, (key, _) in enumerate(_SESSION_COLUMNS)})
         for row in rows
     ]
+
+
+def sessions_ahead(now: datetime) -> CTE:
+    """Booked sessions not ended at `now`, as a query of their own (a materialized CTE).
+
+    Read from the partial index by end time, so only the sessions ahead are read. Kept apart
+    from the ordering by start that its callers add: otherwise a planner may walk the
+    (state, start_time) index from the oldest session on, through the whole history.
+    """
+    return (
+        select(BookingSession)
+        .where(where_rows(SESSION_BOOKED), BookingSession.end_time > now)
+        .cte("sessions_ahead")
+        .prefix_with("MATERIALIZED")
+    )
 
 
 class BookingRepository:

@@ -9,8 +9,10 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
-from sessionbook.bookings.models import SESSION_BOOKED, BookingSession, where_rows
+from sessionbook.bookings.models import BookingSession, where_rows
+from sessionbook.bookings.repository import sessions_ahead
 from sessionbook.scheduling.models import CALENDAR_EVENT_OPEN, CalendarWebhookEvent, SweepMark
 
 
@@ -140,10 +142,6 @@ class CoachChangeRepository:
 
     async def upcoming_sessions(self, *, now: datetime, limit: int) -> Sequence[BookingSession]:
         """Booked sessions that have not ended, soonest first (from the sessions ahead only)."""
-        statement = (
-            select(BookingSession)
-            .where(where_rows(SESSION_BOOKED), BookingSession.end_time > now)
-            .order_by(BookingSession.start_time)
-            .limit(limit)
-        )
+        ahead = aliased(BookingSession, sessions_ahead(now))
+        statement = select(ahead).order_by(ahead.start_time).limit(limit)
         return (await self.session.execute(statement)).scalars().all()

@@ -9,16 +9,17 @@ from datetime import datetime
 from sqlalchemy import delete, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from sessionbook.bookings.models import (
     LEASE_HELD,
-    SESSION_BOOKED,
     Booking,
     BookingEvent,
     BookingSession,
     BookingStatus,
     where_rows,
 )
+from sessionbook.bookings.repository import sessions_ahead
 from sessionbook.scheduling.models import SlotClaim
 
 
@@ -99,15 +100,12 @@ class ClaimRepository:
 
         From the partial index of booked sessions by end: the sessions ahead, not the past.
         """
+        ahead = aliased(BookingSession, sessions_ahead(now))
         statement = (
-            select(BookingSession)
-            .join(Booking, Booking.id == BookingSession.booking_id)
-            .where(
-                where_rows(SESSION_BOOKED),
-                BookingSession.end_time > now,
-                Booking.status == BookingStatus.CANCELLED,
-            )
-            .order_by(BookingSession.start_time)
+            select(ahead)
+            .join(Booking, Booking.id == ahead.booking_id)
+            .where(Booking.status == BookingStatus.CANCELLED)
+            .order_by(ahead.start_time)
             .limit(limit)
         )
         return (await self.session.execute(statement)).scalars().all()
