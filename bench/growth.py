@@ -21,13 +21,15 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import asyncpg
+
 from bench.databases import BenchDatabase, create_postgres, drop_postgres
 from bench.insights import time_insights_page
 from bench.load import run_load
 from bench.queries import QueryBench
 from bench.report import markdown_table
 from bench.scenarios import CreateScenario, Scenario, StatusScenario
-from bench.seed import Seeded, seed
+from bench.seed import TABLES, Seeded, seed
 from bench.stack import running_stack
 from sessionbook.core.db import Database
 
@@ -135,6 +137,16 @@ async def measure_growth(
     return points
 
 
+async def vacuum_tables(database: BenchDatabase) -> None:
+    """Clear the dead row versions the captured runs left (the sweep's stamps, rolled back)."""
+    connection = await asyncpg.connect(database.owner_dsn)
+    try:
+        for table, _columns in TABLES:
+            await connection.execute(f"VACUUM {table}")
+    finally:
+        await connection.close()
+
+
 # (size, query, database ms, pages) of every query measured in this process, for the table.
 database_points: list[tuple[int, str, float, int]] = []
 
@@ -148,9 +160,13 @@ async def measure_queries(
     log: Callable[[str], None] = print,
 ) -> list[GrowthPoint]:
     """Each sweep and view query's median over `rounds`, as growth points (p99: the slowest)."""
+
+    async def vacuum() -> None:
+        await vacuum_tables(database)
+
     app = Database(database.app_url)
     try:
-        timings = await QueryBench(app, seeded).time_all(rounds=rounds)
+        timings = await QueryBench(app, seeded).time_all(rounds=rounds, vacuum=vacuum)
     finally:
         await app.dispose()
     points = []
@@ -238,7 +254,11 @@ async def queries_only(
         if explain:
             app = Database(database.app_url)
             try:
-                plans = await QueryBench(app, seeded).explain_all()
+
+                async def vacuum() -> None:
+                    await vacuum_tables(database)
+
+                plans = await QueryBench(app, seeded).explain_all(vacuum)
             finally:
                 await app.dispose()
             for name, statement, plan in plans:

@@ -2,9 +2,10 @@
 
 Each named query is the repository or service call the code makes, run against the growth
 database as the application's login under its own role (SERVICE for the sweep, ADMIN for the
-views). A sweep duty's claim runs in a transaction that is rolled back, so the rows it stamps
-stay due for the next round and for the next size. Each is run `rounds` times after one
-warm-up, and the median is kept: the machine is shared, and one slow round says little.
+views), once, to capture the SELECTs it sends; those are then run `rounds` times (after one
+warm-up) in a transaction that is rolled back, and the median is kept: the machine is
+shared, and one slow round says little. A sweep duty's claim is rolled back too, so the rows
+it takes stay due for the next size.
 
 With `explain`, every SELECT the call sent is captured (SQLAlchemy's before_cursor_execute)
 and run again as `EXPLAIN (ANALYZE, BUFFERS)` with the same parameters, in a transaction of
@@ -245,16 +246,31 @@ class QueryBench:
 
     # -- timing and plans ----------------------------------------------------------------
 
-    async def time_all(self, *, rounds: int) -> list[QueryTimes]:
-        timings = []
+    async def time_all(
+        self, *, rounds: int, vacuum: Callable[[], Awaitable[None]]
+    ) -> list[QueryTimes]:
+        """Each query's SELECTs, captured from one run of the code, then timed on their own.
+
+        The sweep's claims stamp the rows they take; rolled back, each stamp would still leave
+        a dead row version and index entries behind, which later rounds would have to step
+        over. So the code runs once per query (to capture what it sends), the tables are
+        vacuumed, and the rounds run the captured SELECTs (FOR UPDATE included) alone.
+        """
+        captured = []
         for name, call in self.all_queries().items():
-            rows = await call()  # warm-up, not counted
+            role = SERVICE if name.startswith("sweep") else ADMIN
+            rows, statements = await self._statements_and_rows(call)
+            captured.append((name, role, rows, statements))
+        await vacuum()
+        timings = []
+        for name, role, rows, statements in captured:
             taken = []
-            for _round in range(rounds):
+            for _round in range(rounds + 1):
                 started = time.perf_counter()
-                await call()
+                await self._run(role, statements)
                 taken.append((time.perf_counter() - started) * 1000)
-            database_ms, buffers = await self._server_side(name, call)
+            taken = taken[1:]  # the first round warms the caches, not counted
+            database_ms, buffers = await self._server_side(role, statements)
             timings.append(
                 QueryTimes(
                     name=name,
@@ -269,11 +285,17 @@ class QueryBench:
             )
         return timings
 
-    async def _server_side(
-        self, name: str, call: Callable[[], Awaitable[int]]
-    ) -> tuple[float, int]:
-        role = SERVICE if name.startswith("sweep") else ADMIN
-        statements = await self._statements_of(call)
+    async def _run(self, role: Any, statements: list[tuple[str, Any]]) -> None:
+        try:
+            async with self.database.transaction(role) as session:
+                connection = await session.connection()
+                for statement, parameters in statements:
+                    (await connection.exec_driver_sql(statement, parameters)).all()
+                raise _RollBack
+        except _RollBack:
+            pass
+
+    async def _server_side(self, role: Any, statements: list[tuple[str, Any]]) -> tuple[float, int]:
         per_round: list[float] = []
         buffers = 0
         for round_number in range(PLAN_ROUNDS):
@@ -289,18 +311,28 @@ class QueryBench:
             per_round.append(total)
         return statistics.median(per_round), buffers
 
-    async def explain_all(self) -> list[tuple[str, str, str]]:
+    async def explain_all(
+        self, vacuum: Callable[[], Awaitable[None]]
+    ) -> list[tuple[str, str, str]]:
         """(query name, statement, EXPLAIN (ANALYZE, BUFFERS) text) for every SELECT sent."""
-        plans = []
+        captured = []
         for name, call in self.all_queries().items():
-            statements = await self._statements_of(call)
             role = SERVICE if name.startswith("sweep") else ADMIN
+            captured.append((name, role, await self._statements_of(call)))
+        await vacuum()
+        plans = []
+        for name, role, statements in captured:
             for statement, parameters in statements:
                 plan = await self._explain(role, statement, parameters)
                 plans.append((name, statement, plan))
         return plans
 
     async def _statements_of(self, call: Callable[[], Awaitable[int]]) -> list[tuple[str, Any]]:
+        return (await self._statements_and_rows(call))[1]
+
+    async def _statements_and_rows(
+        self, call: Callable[[], Awaitable[int]]
+    ) -> tuple[int, list[tuple[str, Any]]]:
         seen: list[tuple[str, Any]] = []
 
         def remember(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
@@ -313,10 +345,10 @@ class QueryBench:
         engine = self.database.engine.sync_engine
         event.listen(engine, "before_cursor_execute", remember)
         try:
-            await call()
+            rows = await call()
         finally:
             event.remove(engine, "before_cursor_execute", remember)
-        return seen
+        return rows, seen
 
     async def _explain(
         self, role: Any, statement: str, parameters: Any, *, as_json: bool = False
