@@ -1,11 +1,11 @@
 """Fill the database fast (COPY) with a practice's present and a history that grows behind it.
 
-The first `PRESENT_BOOKINGS` rows are the practice's present: the last 30 days at about 33
+The first `PRESENT_BOOKINGS` rows are the practice's present: the last 90 days at about 11
 bookings a day and what lies ahead of them (sessions to come, packages lapsing, payments
 waiting), with a fixed amount of work due for each sweep duty (links to stop, bookings to
 expire and to lapse, a lapsed scheduling lease, a cancelled booking's session, emails,
 webhook and Cal.com deliveries to retry, refunds to follow). Every later row is history:
-finished bookings from the two years before those 30 days (scheduled sessions long past,
+finished bookings from the two years before those 90 days (scheduled sessions long past,
 expired unpaid bookings with their links stopped, refunded cancellations, used-up packages),
 each with the rows it leaves behind: audit rows, sent emails, processed webhook and Cal.com
 deliveries, settled refunds. So growing the table from 1 thousand to 1 million bookings
@@ -32,7 +32,9 @@ from typing import Any
 import asyncpg
 
 PRESENT_BOOKINGS = 1000
-PRESENT_DAYS = 30
+# Longer than any window a view counts over (30 days at most), so every event of a history
+# booking (its last session, expiry, lapse) happened before the windows begin.
+PRESENT_DAYS = 90
 HISTORY_DAYS = 730
 # Work due now in the present, per duty: below every sweep batch, so one pass takes it all.
 DUE = 20
@@ -389,7 +391,11 @@ def _history(booking: _Booking, now: datetime) -> None:
 
 
 def _present(booking: _Booking, now: datetime) -> None:
-    """A booking of the last 30 days, some of it still ahead; the first ones are due work."""
+    """A booking of the last 90 days, some of it still ahead; the first ones are due work.
+
+    One that would have finished by now (a package past its validity, a free call past its
+    window) is finished as the sweep would have left it, like the history's.
+    """
     number, created = booking.number, booking.created
     kind = number % 20
     start = _on_the_hour(created, number % 12, 9 + number % 8)
@@ -434,6 +440,8 @@ def _present(booking: _Booking, now: datetime) -> None:
         booking.session(start)
         booking.values["scheduled_at"] = created + timedelta(minutes=8)
         booking.finish("scheduled", "paid", created + timedelta(days=90))
+    elif kind in (8, 9, 18, 19) and created < now - timedelta(days=32):
+        _history(booking, now)  # its validity or window is over: finished
     elif kind < 10:  # a monthly package under way: one session booked, validity ahead
         booking.package("monthly")
         booking.paid(created + timedelta(minutes=5))

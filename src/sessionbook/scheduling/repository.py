@@ -101,10 +101,12 @@ class ClaimRepository:
         From the partial index of booked sessions by end: the sessions ahead, not the past.
         """
         ahead = aliased(BookingSession, sessions_ahead(now))
+        # A scalar subquery, one primary-key probe per session ahead: as a join, a planner may
+        # hash every cancelled booking of the history instead.
+        status = select(Booking.status).where(Booking.id == ahead.booking_id).scalar_subquery()
         statement = (
             select(ahead)
-            .join(Booking, Booking.id == ahead.booking_id)
-            .where(Booking.status == BookingStatus.CANCELLED)
+            .where(status == BookingStatus.CANCELLED)
             .order_by(ahead.start_time)
             .limit(limit)
         )
