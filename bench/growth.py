@@ -193,11 +193,16 @@ async def measure_queries(
     return points
 
 
+def is_query_point(point: GrowthPoint) -> bool:
+    """A sweep duty's or an admin or CLI view's query, not a load scenario."""
+    return point.scenario.startswith(("sweep", "admin", "CLI"))
+
+
 def query_table(points: list[GrowthPoint], sizes: list[int]) -> str:
     """One row per query: its median at each size and the ratio of the largest to the first."""
     medians: dict[str, dict[int, float]] = {}
     for point in points:
-        if point.scenario.startswith(("sweep", "admin", "CLI")):
+        if is_query_point(point):
             medians.setdefault(point.scenario, {})[point.rows] = point.p50_ms
     body = []
     for name, by_size in medians.items():
@@ -283,7 +288,7 @@ def main() -> None:
     points = asyncio.run(
         measure_growth(sizes, workers=2, clients=16, max_requests=20000, max_seconds=8.0)
     )
-    print(growth_table(points))
+    print(growth_table([point for point in points if not is_query_point(point)]))
     print(query_table(points, sizes))
     print(database_table(sizes))
 
