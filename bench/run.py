@@ -30,7 +30,14 @@ from bench.databases import (
     sqlite_database,
 )
 from bench.figures import write_figures
-from bench.growth import GrowthPoint, growth_table, measure_growth
+from bench.growth import (
+    GrowthPoint,
+    database_table,
+    growth_table,
+    is_query_point,
+    measure_growth,
+    query_table,
+)
 from bench.load import LoadResult, run_load
 from bench.procs import Child
 from bench.report import Row, baseline_table, machine_description, matrix_table, postgres_version
@@ -241,9 +248,10 @@ async def run_plan(plan: Plan) -> str:
                 with sqlite_database() as database:
                     await run_configuration(database, workers, plan)
     points: list[GrowthPoint] = []
+    queries: list[GrowthPoint] = []
     if plan.growth_sizes and pg_ok:
         log(f"growth: one PostgreSQL database seeded up to {max(plan.growth_sizes):,} bookings")
-        points = await measure_growth(
+        measured = await measure_growth(
             plan.growth_sizes,
             workers=plan.growth_workers,
             clients=plan.growth_clients,
@@ -251,6 +259,9 @@ async def run_plan(plan: Plan) -> str:
             max_seconds=plan.growth_seconds,
             log=log,
         )
+        # The sweep's and the views' queries get tables of their own, not the load's charts.
+        points = [point for point in measured if not is_query_point(point)]
+        queries = [point for point in measured if is_query_point(point)]
     if plan.figures is not None:
         written = write_figures(plan.rows, plan.baseline_rows, points, plan.figures)
         log("figures: " + ", ".join(str(path) for path in written))
@@ -265,6 +276,10 @@ async def run_plan(plan: Plan) -> str:
             "",
             growth_table(points),
         ]
+    if queries:
+        sizes = sorted(set(plan.growth_sizes))
+        sections += ["", "## Growth of the sweep's and the admin views' queries", ""]
+        sections += [query_table(queries, sizes), "", database_table(sizes)]
     sections += ["", f"total time {time.perf_counter() - started:.0f}s"]
     return "\n".join(sections)
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import asyncpg
 import sqlalchemy as sa
+from alembic import command as alembic_command
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from sessionbook.bookings.repository import BookingRepository
@@ -254,3 +255,124 @@ async def test_each_calendar_booking_becomes_a_session_without_losing_a_field(
     assert monthly_booking.status == "paid"
     assert monthly_booking.sessions_valid_until == now - timedelta(days=1) + timedelta(days=31)
     assert trail[-1] == "sessions_opened"
+
+
+BEFORE_GROWTH = "20261201_0012"
+GROWTH = "20261201_0013"
+_BOOKING_ROWS = sa.table(
+    "bookings",
+    sa.column("id", sa.Uuid()),
+    sa.column("metadata", sa.JSON()),
+    *(sa.column(name, sa.Integer()) for name in ("duration_minutes", "sessions_total")),
+    *(sa.column(name, sa.Integer()) for name in ("amount_cents", "cal_event_type_id")),
+    *(
+        sa.column(name, sa.String())
+        for name in ("token_hash", "package_id", "package_title", "currency", "customer_name")
+    ),
+    *(sa.column(name, sa.String()) for name in ("customer_email", "status", "payment_status")),
+    sa.column("payment_link_id", sa.String()),
+    *(sa.column(name, sa.DateTime(timezone=True)) for name in ("expires_at", "created_at")),
+    sa.column("updated_at", sa.DateTime(timezone=True)),
+)
+_EVENT_ROWS = sa.table(
+    "booking_events",
+    sa.column("booking_id", sa.Uuid()),
+    sa.column("data", sa.JSON()),
+    *(sa.column(name, sa.String()) for name in ("event_type", "source")),
+    sa.column("created_at", sa.DateTime(timezone=True)),
+)
+GROWTH_INDEXES = {
+    "ix_bookings_links_to_deactivate",
+    "ix_bookings_expiry_candidates",
+    "ix_bookings_paid_sessions_valid_until",
+    "ix_bookings_schedule_lease_until",
+    "ix_bookings_paid_waiting",
+    "ix_bookings_status_created_at_id",
+}
+
+
+def _bookings_shape(connection: sa.Connection) -> tuple[set[str], set[str]]:
+    inspector = sa.inspect(connection)
+    columns = {column["name"] for column in inspector.get_columns("bookings")}
+    indexes = {str(index["name"]) for index in inspector.get_indexes("bookings")}
+    return columns, indexes
+
+
+async def test_growth_migration_backfills_the_stopped_links_and_goes_down_and_up(
+    test_db: DatabaseUnderTest, tmp_path: Path
+) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    stopped_at = now - timedelta(days=3)
+    stopped, open_link = uuid.uuid4(), uuid.uuid4()
+
+    def booking(booking_id: uuid.UUID) -> dict[str, object]:
+        return {
+            "id": booking_id,
+            "token_hash": booking_id.hex * 2,
+            "package_id": "single",
+            "package_title": "Single session",
+            "duration_minutes": 60,
+            "sessions_total": 1,
+            "amount_cents": 15000,
+            "cal_event_type_id": 1002,
+            "currency": "USD",
+            "customer_name": "Olga Old",
+            "customer_email": "olga@example.com",
+            "metadata": {},
+            "status": "expired",
+            "payment_status": "pending",
+            "payment_link_id": f"plink_{booking_id.hex}",
+            "expires_at": now - timedelta(days=4),
+            "created_at": now - timedelta(days=5),
+            "updated_at": now - timedelta(days=3),
+        }
+
+    async with empty_database(test_db, tmp_path) as url:
+        await asyncio.to_thread(migrate.upgrade, url, BEFORE_GROWTH)
+        engine = create_async_engine(url)
+        try:
+            async with engine.begin() as connection:
+                if test_db.is_postgres:
+                    await connection.execute(sa.text("SET LOCAL ROLE sessionbook_service"))
+                for booking_id in (stopped, open_link):
+                    await connection.execute(_BOOKING_ROWS.insert().values(**booking(booking_id)))
+                for at in (stopped_at, stopped_at + timedelta(hours=1)):
+                    await connection.execute(
+                        _EVENT_ROWS.insert().values(
+                            booking_id=stopped,
+                            event_type="payment_link_deactivated",
+                            source="sweep",
+                            data={},
+                            created_at=at,
+                        )
+                    )
+            await asyncio.to_thread(migrate.upgrade, url, GROWTH)
+            database = Database(url)
+            try:
+                async with database.transaction(SERVICE) as session:
+                    repository = BookingRepository(session)
+                    backfilled = await repository.by_id(stopped)
+                    still_open = await repository.by_id(open_link)
+            finally:
+                await database.dispose()
+            async with engine.connect() as connection:
+                up_columns, up_indexes = await connection.run_sync(_bookings_shape)
+            await asyncio.to_thread(alembic_command.downgrade, migrate.alembic_config(url), "-1")
+            async with engine.connect() as connection:
+                down_columns, down_indexes = await connection.run_sync(_bookings_shape)
+            await asyncio.to_thread(migrate.upgrade, url)
+            assert await migrate.current_revision(url) == migrate.head_revision()
+        finally:
+            await engine.dispose()
+
+    assert backfilled is not None
+    assert still_open is not None
+    # The first stop the audit trail records; a booking with no such row stays to do.
+    assert backfilled.payment_link_deactivated_at == stopped_at
+    assert still_open.payment_link_deactivated_at is None
+    assert "payment_link_deactivated_at" in up_columns
+    assert up_indexes >= GROWTH_INDEXES
+    assert {"ix_bookings_created_at", "ix_bookings_paid_at"}.isdisjoint(up_indexes)
+    assert "payment_link_deactivated_at" not in down_columns
+    assert GROWTH_INDEXES.isdisjoint(down_indexes)
+    assert {"ix_bookings_created_at", "ix_bookings_paid_at"} <= down_indexes

@@ -210,3 +210,26 @@ async def test_an_action_without_the_session_csrf_token_changes_nothing(
     row = await booking_row(owner_db, created["bookingId"])
     assert row.status == "paid"
     assert await event_types(owner_db, created["bookingId"]) == ["booking_created"]
+
+
+async def test_the_bookings_list_filters_by_status_and_names_a_wrong_filter_or_page(
+    signed_in: httpx.AsyncClient,
+) -> None:
+    waiting = await create(signed_in, {**PAID, "customerEmail": "list-waiting@example.com"})
+
+    pending = await signed_in.get("/admin/bookings", params={"status": "pending"})
+    paid = await signed_in.get("/admin/bookings", params={"status": "paid"})
+    wrong_status = await signed_in.get("/admin/bookings", params={"status": "lost"})
+    wrong_page = await signed_in.get("/admin/bookings", params={"before": "yesterday"})
+
+    assert pending.status_code == 200
+    assert waiting["bookingId"] in pending.text
+    assert waiting["bookingId"] not in paid.text
+    assert wrong_status.status_code == 400
+    assert "status: must be one of pending, paid, scheduled, expired, cancelled." in (
+        wrong_status.text
+    )
+    assert wrong_page.status_code == 400
+    assert "before: is not a page cursor" in wrong_page.text
+    # The newest bookings are still shown under the message.
+    assert waiting["bookingId"] in wrong_page.text

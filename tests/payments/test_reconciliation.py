@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
@@ -11,6 +12,7 @@ from sqlalchemy import update
 from sessionbook.core.db import SERVICE
 from sessionbook.monitoring.sweep import run_sweep
 from sessionbook.payments.models import WebhookEvent
+from sessionbook.payments.repository import PaymentRepository
 from tests.payments.shop import Shop, eventually
 from tests.support.queries import audit_trail, booking_row, event_types, set_booking
 
@@ -169,3 +171,31 @@ async def test_a_payment_made_just_before_the_link_was_stopped_is_honoured(shop:
     await eventually(lambda: shop.status(booking), lambda seen: seen["status"] == "paid")
     types = await event_types(shop.db, booking["bookingId"])
     assert types[-3:] == ["booking_expired", "payment_confirmed", "payment_link_deactivated"]
+
+
+async def test_a_stopped_link_is_stamped_and_leaves_the_sweeps_work(shop: Shop) -> None:
+    booking = await shop.book()
+    await set_booking(
+        shop.db, booking["bookingId"], expires_at=datetime.now(UTC) - timedelta(minutes=1)
+    )
+    async with shop.server.local_services() as services:
+        await services.bookings.expire_due()
+        before = datetime.now(UTC)
+        stopped = await services.payments.deactivate_expired_links(batch_size=1000)
+        stored = await booking_row(shop.db, booking["bookingId"])
+        # Long ago checked, so the recheck stamp cannot be what keeps it out: only the column.
+        await set_booking(shop.db, booking["bookingId"], payment_checked_at=before - LONG_AGO)
+        now = datetime.now(UTC)
+        async with shop.db.transaction(SERVICE) as session:
+            claimed = await PaymentRepository(session).claim_links_to_deactivate(
+                now=now, stale_before=now - timedelta(seconds=1), limit=1000
+            )
+        again = await services.payments.deactivate_expired_links(batch_size=1000)
+
+    assert stopped >= 1
+    assert stored.payment_link_deactivated_at is not None
+    assert stored.payment_link_deactivated_at >= before
+    assert uuid.UUID(booking["bookingId"]) not in claimed
+    assert again == 0
+    types = await event_types(shop.db, booking["bookingId"])
+    assert types.count("payment_link_deactivated") == 1

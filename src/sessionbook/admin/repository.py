@@ -8,19 +8,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import Select, Uuid, bindparam, case, func, literal, select, tuple_, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessionbook.bookings.models import (
+    PAID_NOT_SCHEDULED,
+    PAID_WITH_VALIDITY,
+    PAYMENT_CONFIRMED_ROWS,
     Booking,
     BookingEvent,
     BookingSession,
     BookingStatus,
     PaymentStatus,
     SessionState,
+    where_rows,
 )
+from sessionbook.core.db import UTCDateTime
 from sessionbook.notifications.models import OutboxMessage
-from sessionbook.payments.models import PaymentRefund, WebhookEvent
+from sessionbook.payments.models import WEBHOOK_OPEN, PaymentRefund, WebhookEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +55,29 @@ class AdminRepository:
     async def _bookings(self, statement: Select[tuple[Booking]]) -> Sequence[Booking]:
         return (await self.session.execute(statement)).scalars().all()
 
-    async def recent(self, *, limit: int, status: str | None = None) -> Sequence[Booking]:
-        """Newest first, as the original "View All Bookings" query."""
-        statement = select(Booking).order_by(Booking.created_at.desc(), Booking.id).limit(limit)
+    async def recent(
+        self,
+        *,
+        limit: int,
+        status: str | None = None,
+        before: tuple[datetime, uuid.UUID] | None = None,
+    ) -> Sequence[Booking]:
+        """Newest first, as the original "View All Bookings" query; a page ends at `before`.
+
+        Keyset pagination on (created_at, id): a page costs its own rows, however deep it is.
+        """
+        statement = (
+            select(Booking).order_by(Booking.created_at.desc(), Booking.id.desc()).limit(limit)
+        )
         if status is not None:
             statement = statement.where(Booking.status == status)
+        if before is not None:
+            last_created, last_id = before
+            after = tuple_(
+                bindparam("before_created_at", last_created, type_=UTCDateTime()),
+                bindparam("before_id", last_id, type_=Uuid()),
+            )
+            statement = statement.where(tuple_(Booking.created_at, Booking.id) < after)
         return await self._bookings(statement)
 
     async def awaiting_payment(self, *, since: datetime, limit: int) -> Sequence[Booking]:
@@ -144,7 +167,7 @@ class AdminRepository:
         statement = (
             select(Booking)
             .where(
-                Booking.status == BookingStatus.PAID,
+                where_rows(PAID_WITH_VALIDITY),
                 Booking.sessions_valid_until > now,
                 Booking.sessions_valid_until <= until,
                 Booking.sessions_total - Booking.sessions_lapsed - live > 0,
@@ -158,31 +181,41 @@ class AdminRepository:
         """Who paid (or took a free call) but has not picked a time yet; longest waiting first."""
         statement = (
             select(Booking)
-            .where(Booking.status == BookingStatus.PAID)
+            .where(where_rows(PAID_NOT_SCHEDULED))
             .order_by(Booking.paid_at.asc().nulls_last(), Booking.created_at)
             .limit(limit)
         )
         return await self._bookings(statement)
 
     async def search(self, query: str, *, limit: int) -> Sequence[Booking]:
-        """By booking id, provider ids, or part of the customer's email or name."""
+        """By booking id, provider ids, or the start of the customer's email or name (any case).
+
+        Each way of matching is its own index-backed lookup (the lower-cased email and name
+        have text_pattern_ops indexes on PostgreSQL), joined by UNION: the search costs its
+        matches, never a pass over every booking. The pattern is written into the statement
+        so that PostgreSQL sees its fixed start and reads the index range.
+        """
         text = query.strip()
-        conditions = [
-            func.lower(Booking.customer_email).contains(text.lower(), autoescape=True),
-            func.lower(Booking.customer_name).contains(text.lower(), autoescape=True),
-            Booking.payment_link_id == text,
-            Booking.payment_intent_id == text,
-            Booking.id.in_(select(BookingSession.booking_id).where(BookingSession.cal_uid == text)),
+        pattern = literal(_like_prefix(text.lower()), literal_execute=True)
+        arms: list[Select[tuple[uuid.UUID]]] = [
+            select(Booking.id).where(func.lower(Booking.customer_email).like(pattern, escape="/")),
+            select(Booking.id).where(func.lower(Booking.customer_name).like(pattern, escape="/")),
+            select(Booking.id).where(Booking.payment_link_id == text),
+            select(Booking.id).where(Booking.payment_intent_id == text),
+            select(BookingSession.booking_id).where(BookingSession.cal_uid == text),
         ]
         with contextlib.suppress(ValueError):
-            conditions.append(Booking.id == uuid.UUID(text))
+            arms.append(select(Booking.id).where(Booking.id == uuid.UUID(text)))
         if text.isdigit() and len(text) < 10:
-            by_cal_id = select(BookingSession.booking_id).where(
-                BookingSession.cal_booking_id == int(text)
+            arms.append(
+                select(BookingSession.booking_id).where(BookingSession.cal_booking_id == int(text))
             )
-            conditions.append(Booking.id.in_(by_cal_id))
+        matches = union(*arms).subquery()
         statement = (
-            select(Booking).where(or_(*conditions)).order_by(Booking.created_at.desc()).limit(limit)
+            select(Booking)
+            .where(Booking.id.in_(select(matches.c[0])))
+            .order_by(Booking.created_at.desc())
+            .limit(limit)
         )
         return await self._bookings(statement)
 
@@ -221,8 +254,79 @@ class AdminRepository:
         )
         return (await self.session.execute(statement)).scalars().all()
 
+    # -- bounded counts for the dashboard and the CLI: their cost follows the work waiting
+    # and the window shown, never the history. (The whole-table counts below serve /metrics.)
+
+    async def open_bookings(self) -> dict[str, int]:
+        """How many bookings wait now: for a payment (pending), for a time (paid)."""
+        statement = (
+            select(Booking.status, func.count())
+            .where(Booking.status.in_((BookingStatus.PENDING, BookingStatus.PAID)))
+            .group_by(Booking.status)
+        )
+        rows = (await self.session.execute(statement)).all()
+        return {str(status): int(count) for status, count in rows}
+
+    async def bookings_changed_since(self, since: datetime) -> dict[str, int]:
+        """How many bookings were scheduled, expired and cancelled since `since` (by when)."""
+        moments = {
+            BookingStatus.SCHEDULED.value: Booking.scheduled_at,
+            BookingStatus.EXPIRED.value: Booking.expired_at,
+            BookingStatus.CANCELLED.value: Booking.cancelled_at,
+        }
+        statement = select(
+            *(
+                select(func.count()).where(moment >= since).scalar_subquery().label(status)
+                for status, moment in moments.items()
+            )
+        )
+        row = (await self.session.execute(statement)).one()
+        return {status: int(row[index]) for index, status in enumerate(moments)}
+
+    async def webhook_last_received(self) -> datetime | None:
+        """When the newest stored delivery arrived (one step down the received_at index)."""
+        statement = select(func.max(WebhookEvent.received_at))
+        return _aware((await self.session.execute(statement)).scalar_one_or_none())
+
+    async def payments_confirmed_by_source(self, *, since: datetime) -> dict[str, int]:
+        """How many payments each source (webhook, sweep, status check) confirmed since `since`."""
+        statement = (
+            select(BookingEvent.source, func.count())
+            .where(where_rows(PAYMENT_CONFIRMED_ROWS), BookingEvent.created_at >= since)
+            .group_by(BookingEvent.source)
+        )
+        rows = (await self.session.execute(statement)).all()
+        return {str(source): int(count) for source, count in rows}
+
+    async def outbox_waiting(self) -> StateCount:
+        """Notifications not sent yet, with the oldest one's creation time (the backlog's age).
+
+        Pending rows only, found through the (state, next_attempt_at) index.
+        """
+        statement = select(
+            func.count(), func.max(OutboxMessage.created_at), func.min(OutboxMessage.created_at)
+        ).where(OutboxMessage.state == "pending")
+        count, newest, oldest = (await self.session.execute(statement)).one()
+        return _state_count("pending", count, newest, oldest)
+
+    async def outbox_since(self, since: datetime) -> list[StateCount]:
+        """Notifications created since `since`, per state, from the (created_at, state) index."""
+        statement = (
+            select(
+                OutboxMessage.state,
+                func.count(),
+                func.max(OutboxMessage.created_at),
+                func.min(OutboxMessage.created_at),
+            )
+            .where(OutboxMessage.created_at >= since)
+            .group_by(OutboxMessage.state)
+            .order_by(OutboxMessage.state)
+        )
+        rows = (await self.session.execute(statement)).all()
+        return [_state_count(*row) for row in rows]
+
     async def bookings_by_status(self) -> dict[str, int]:
-        """One grouped query: the number of bookings in each status."""
+        """One grouped query over the whole table: the number of bookings in each status."""
         statement = select(Booking.status, func.count()).group_by(Booking.status)
         rows = (await self.session.execute(statement)).all()
         return {str(status): int(count) for status, count in rows}
@@ -254,19 +358,11 @@ class AdminRepository:
     async def webhooks_stuck(self, *, received_before: datetime) -> int:
         """Deliveries stored before `received_before` that are still only "received"."""
         statement = select(func.count()).where(
-            WebhookEvent.state == "received", WebhookEvent.received_at < received_before
+            where_rows(WEBHOOK_OPEN),
+            WebhookEvent.state == "received",
+            WebhookEvent.received_at < received_before,
         )
         return int((await self.session.execute(statement)).scalar_one())
-
-    async def events_by_source(self, event_type: str, *, since: datetime) -> dict[str, int]:
-        """How many audit rows of one type each source wrote since `since`."""
-        statement = (
-            select(BookingEvent.source, func.count())
-            .where(BookingEvent.event_type == event_type, BookingEvent.created_at >= since)
-            .group_by(BookingEvent.source)
-        )
-        rows = (await self.session.execute(statement)).all()
-        return {str(source): int(count) for source, count in rows}
 
     async def outbox_by_state(self) -> list[StateCount]:
         """Notifications per state, with the oldest creation time (the backlog's age)."""
@@ -278,6 +374,12 @@ class AdminRepository:
         ).group_by(OutboxMessage.state)
         rows = (await self.session.execute(statement)).all()
         return [_state_count(*row) for row in rows]
+
+
+def _like_prefix(text: str) -> str:
+    """A LIKE pattern matching strings that start with `text` (escape character "/")."""
+    escaped = text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return f"{escaped}%"
 
 
 def _state_count(state: object, count: object, newest: object, oldest: object) -> StateCount:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
@@ -19,8 +20,10 @@ from starlette.datastructures import FormData
 
 from sessionbook.admin.auth import ADMIN_ACCOUNT, AdminSession, verify_password
 from sessionbook.admin.pages import ADMIN_DIR, CSRF_FIELD, STATIC_PREFIX, AdminSite
-from sessionbook.admin.service import LAPSING_WITHIN, AdminService
+from sessionbook.admin.paging import cursor_after, parse_cursor
+from sessionbook.admin.service import LAPSING_WITHIN, LIST_LIMIT, AdminService
 from sessionbook.admin.views import BookingDetail
+from sessionbook.bookings.models import BookingStatus
 from sessionbook.branding.routes import BrandDep
 from sessionbook.core.errors import ServiceError
 from sessionbook.core.settings import Settings
@@ -56,6 +59,7 @@ DONE = {
     "resend": "The confirmation email was queued.",
 }
 MAX_REASON_LENGTH = 255
+LISTED_STATUSES = tuple(status.value for status in BookingStatus)
 
 
 class LoginRequired(Exception):
@@ -231,10 +235,40 @@ async def dashboard(request: Request, brand: BrandDep) -> Response:
 @router.get("/bookings")
 async def bookings(request: Request) -> Response:
     site, session = require_admin(request)
-    query = request.query_params.get("q", "").strip()[:200]
-    found = await site.service.search(query)
-    context = {"query": query, "bookings": found}
-    return site.page("bookings.html", context, session=session)
+    params = request.query_params
+    query = params.get("q", "").strip()[:200]
+    if query:
+        found = await site.service.search(query)
+        matches: dict[str, object] = {"query": query, "bookings": found, "status": None}
+        matches |= {"statuses": (), "paged": False, "older_query": None, "notice": None}
+        return site.page("bookings.html", matches, session=session)
+    status = params.get("status", "").strip() or None
+    problem = None
+    if status is not None and status not in LISTED_STATUSES:
+        problem, status = f"status: must be one of {', '.join(LISTED_STATUSES)}.", None
+    before = None
+    if params.get("before"):
+        try:
+            before = parse_cursor(params["before"][:200])
+        except ValueError as error:
+            problem = f"before: {error}; showing the newest bookings."
+    found = await site.service.recent(limit=LIST_LIMIT, status=status, before=before)
+    older = None
+    if len(found) == LIST_LIMIT:
+        older = {
+            "before": cursor_after(found[-1].booking),
+            **({"status": status} if status else {}),
+        }
+    context = {
+        "query": "",
+        "bookings": found,
+        "status": status,
+        "statuses": LISTED_STATUSES,
+        "paged": before is not None,
+        "older_query": urlencode(older) if older else None,
+        "notice": ("error", problem) if problem else None,
+    }
+    return site.page("bookings.html", context, session=session, status_code=400 if problem else 200)
 
 
 @router.get("/lapsing")

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
-from sessionbook.admin.repository import AdminRepository
+from sessionbook.admin.repository import AdminRepository, StateCount
 from sessionbook.admin.views import BookingDetail, BookingRow, Dashboard, WebhookHealth
 from sessionbook.bookings.errors import BookingNotFound, BookingNotSchedulable
 from sessionbook.bookings.models import Booking, BookingStatus
@@ -27,9 +27,10 @@ from sessionbook.notifications.outbox import enqueue_booking_confirmed
 log = structlog.get_logger(__name__)
 
 LIST_LIMIT = 50
+# The dashboard counts bookings scheduled, expired and cancelled over this window.
+CHANGES_WINDOW = timedelta(days=30)
 LAPSING_WITHIN = timedelta(days=14)
 WEBHOOK_STUCK_AFTER = timedelta(minutes=5)
-PAYMENT_CONFIRMED_EVENT = "payment_confirmed"
 
 # (booking id, amount in cents, reason) -> None; raises a ServiceError when refused.
 RefundAction = Callable[[uuid.UUID, int, str], Awaitable[object]]
@@ -102,7 +103,11 @@ class AdminService:
         async with self.database.transaction(ADMIN) as session:
             repository = AdminRepository(session)
             return Dashboard(
-                counts=await repository.bookings_by_status(),
+                counts={
+                    **await repository.open_bookings(),
+                    **await repository.bookings_changed_since(now - CHANGES_WINDOW),
+                },
+                changes_days=CHANGES_WINDOW.days,
                 recent=await _rows(repository, await repository.recent(limit=LIST_LIMIT), now),
                 awaiting_payment=await _rows(
                     repository,
@@ -122,15 +127,21 @@ class AdminService:
                     now,
                 ),
                 webhooks=await self._webhook_health(repository, now),
-                outbox=await repository.outbox_by_state(),
+                outbox_waiting=await repository.outbox_waiting(),
+                outbox=await repository.outbox_since(now - timedelta(hours=24)),
             )
 
     async def recent(
-        self, *, limit: int = LIST_LIMIT, status: str | None = None
+        self,
+        *,
+        limit: int = LIST_LIMIT,
+        status: str | None = None,
+        before: tuple[datetime, uuid.UUID] | None = None,
     ) -> list[BookingRow]:
+        """Newest first; with `before` (see admin.paging), the page after that booking."""
         async with self.database.transaction(ADMIN) as session:
             repository = AdminRepository(session)
-            found = await repository.recent(limit=limit, status=status)
+            found = await repository.recent(limit=limit, status=status, before=before)
             return await _rows(repository, found, self.clock())
 
     async def awaiting_payment(self, *, limit: int = LIST_LIMIT) -> list[BookingRow]:
@@ -193,10 +204,12 @@ class AdminService:
 
     async def _webhook_health(self, repository: AdminRepository, now: datetime) -> WebhookHealth:
         day_ago = now - timedelta(hours=24)
-        by_state = await repository.webhooks_by_state()
         last_day = await repository.webhook_types_since(day_ago)
+        by_state: dict[str, int] = {}
+        for _kind, state, count in last_day:
+            by_state[state] = by_state.get(state, 0) + count
         stuck = await repository.webhooks_stuck(received_before=now - WEBHOOK_STUCK_AFTER)
-        confirmed = await repository.events_by_source(PAYMENT_CONFIRMED_EVENT, since=day_ago)
+        confirmed = await repository.payments_confirmed_by_source(since=day_ago)
         problems: list[str] = []
         failed_today = sum(count for _, state, count in last_day if state == "failed")
         if failed_today:
@@ -211,10 +224,9 @@ class AdminService:
                 f"{by_others} payments in the last 24 hours were confirmed without a webhook: "
                 "check the webhook URL and AIRWALLEX_WEBHOOK_SECRET"
             )
-        newest = max((count.newest for count in by_state if count.newest), default=None)
         return WebhookHealth(
-            last_received=newest,
-            by_state=by_state,
+            last_received=await repository.webhook_last_received(),
+            by_state=[StateCount(state, count) for state, count in sorted(by_state.items())],
             last_day=last_day,
             stuck=stuck,
             confirmed_by_source=confirmed,

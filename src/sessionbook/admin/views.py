@@ -22,7 +22,7 @@ class WebhookHealth:
     """Enough to answer "is the payment webhook healthy?" at a glance, with the reasons."""
 
     last_received: datetime | None
-    by_state: list[StateCount]
+    by_state: list[StateCount]  # deliveries received in the last 24 hours, per state
     last_day: list[tuple[str, str, int]]  # (event type, state, count), last 24 hours
     stuck: int  # stored but neither processed nor failed for more than a few minutes
     confirmed_by_source: dict[str, int]  # payments confirmed in 24 h: webhook vs sweep
@@ -50,7 +50,10 @@ class BookingRow:
 
 @dataclass(frozen=True)
 class Dashboard:
+    # Bounded counts: pending and paid as they are now; scheduled, expired and cancelled in
+    # the last `changes_days` days (a whole-table count would grow with the history).
     counts: dict[str, int]
+    changes_days: int
     recent: Sequence[BookingRow]
     awaiting_payment: Sequence[BookingRow]
     today: date
@@ -58,7 +61,8 @@ class Dashboard:
     paid_not_scheduled: Sequence[BookingRow]
     lapsing: Sequence[BookingRow]
     webhooks: WebhookHealth
-    outbox: list[StateCount]
+    outbox_waiting: StateCount  # not sent yet, with the oldest one's age
+    outbox: list[StateCount]  # queued in the last 24 hours, per state
 
 
 @dataclass(frozen=True)

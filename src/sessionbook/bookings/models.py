@@ -16,7 +16,10 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    TextClause,
     Uuid,
+    func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -57,6 +60,32 @@ def _in(column: str, values: type[enum.StrEnum]) -> str:
 
 JSONType = JSON().with_variant(JSON(none_as_null=True), "postgresql")
 
+# The rows a sweep duty or an operator's view looks for, each the WHERE of a partial index that
+# holds only those rows, so the query's cost follows the work waiting, not the history. The
+# queries repeat the same words (`where_rows`): PostgreSQL and SQLite use a partial index only
+# when the query's own WHERE visibly implies the index's, which a bound parameter would hide.
+LINKS_TO_DEACTIVATE = (
+    "payment_link_deactivated_at IS NULL AND payment_link_id IS NOT NULL"
+    " AND status IN ('expired', 'cancelled') AND payment_status IN ('pending', 'failed')"
+)
+EXPIRY_CANDIDATES = "(status = 'pending' OR (status = 'paid' AND amount_cents = 0))"
+PAID_WITH_VALIDITY = "status = 'paid' AND sessions_valid_until IS NOT NULL"
+PAID_NOT_SCHEDULED = "status = 'paid'"
+LEASE_HELD = "schedule_lease_until IS NOT NULL"
+SESSION_BOOKED = "state = 'booked'"
+PAYMENT_CONFIRMED_ROWS = "event_type = 'payment_confirmed'"
+
+
+def where_rows(predicate: str) -> TextClause:
+    """A partial index's predicate as a query condition, in parentheses of its own."""
+    return text(f"({predicate})")
+
+
+def partial_index(name: str, *columns: str, where: str) -> Index:
+    """An index of the rows matching `where` only, on both databases."""
+    condition = text(where)
+    return Index(name, *columns, postgresql_where=condition, sqlite_where=condition)
+
 
 class Booking(Base):
     """One purchase: who, which package, what was paid; its sessions are `BookingSession` rows."""
@@ -73,8 +102,8 @@ class Booking(Base):
         CheckConstraint("sessions_lapsed >= 0", name="sessions_lapsed_not_negative"),
         Index("ix_bookings_status_expires_at", "status", "expires_at"),
         Index("ix_bookings_customer_email", "customer_email"),
-        Index("ix_bookings_created_at", "created_at"),
-        Index("ix_bookings_paid_at", "paid_at"),
+        # A status's bookings newest first, page after page (admin and CLI lists).
+        Index("ix_bookings_status_created_at_id", "status", "created_at", "id"),
         # The admin insights read a period's bookings from these indexes alone (no table rows):
         # created with how far each got; paid with the money; when scheduled, cancelled, expired.
         Index("ix_bookings_created_at_progress", "created_at", "paid_at", "scheduled_at"),
@@ -85,6 +114,19 @@ class Booking(Base):
         Index("ix_bookings_scheduled_at", "scheduled_at"),
         Index("ix_bookings_cancelled_at", "cancelled_at"),
         Index("ix_bookings_expired_at", "expired_at"),
+        # The sweep's work, each partial index holding only the rows still to do.
+        partial_index("ix_bookings_links_to_deactivate", "expires_at", where=LINKS_TO_DEACTIVATE),
+        partial_index("ix_bookings_expiry_candidates", "expires_at", where=EXPIRY_CANDIDATES),
+        partial_index(
+            "ix_bookings_paid_sessions_valid_until",
+            "sessions_valid_until",
+            where=PAID_WITH_VALIDITY,
+        ),
+        partial_index("ix_bookings_schedule_lease_until", "schedule_lease_until", where=LEASE_HELD),
+        # Who paid but has not picked a time, longest waiting first (dashboard, CLI).
+        partial_index(
+            "ix_bookings_paid_waiting", "paid_at", "created_at", where=PAID_NOT_SCHEDULED
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -115,6 +157,8 @@ class Booking(Base):
     payment_url: Mapped[str | None] = mapped_column(String(2048))
     payment_intent_id: Mapped[str | None] = mapped_column(String(64), index=True)
     payment_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the sweep stopped the link of this unpaid expired or cancelled booking (once).
+    payment_link_deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     cal_event_type_id: Mapped[int] = mapped_column(Integer)
     # When the sessions not booked by then lapse (paid_at + valid_days); None: no limit.
@@ -151,6 +195,8 @@ class BookingSession(Base):
         Index("ix_sessions_start_time", "start_time"),
         # Live sessions of a period with their booking, from the index alone (admin insights).
         Index("ix_sessions_state_start_time_booking_id", "state", "start_time", "booking_id"),
+        # Booked sessions not ended yet (calendar comparison, cancelled bookings' sessions).
+        partial_index("ix_sessions_booked_end_time", "end_time", where=SESSION_BOOKED),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -174,7 +220,16 @@ class BookingEvent(Base):
     """One line of a booking's audit trail; written in the same transaction as the change."""
 
     __tablename__ = "booking_events"
-    __table_args__ = (Index("ix_booking_events_booking_id_id", "booking_id", "id"),)
+    __table_args__ = (
+        Index("ix_booking_events_booking_id_id", "booking_id", "id"),
+        # Payments confirmed lately, by whom (the dashboard's webhook health), from the index.
+        partial_index(
+            "ix_booking_events_payment_confirmed",
+            "created_at",
+            "source",
+            where=PAYMENT_CONFIRMED_ROWS,
+        ),
+    )
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
@@ -188,3 +243,15 @@ class BookingEvent(Base):
     source: Mapped[str] = mapped_column(String(32))
     data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# The operator's search by the start of an email or a name, in any case: an index on the
+# lower-cased text (on PostgreSQL with text_pattern_ops, so `LIKE 'start%'` uses it whatever the
+# database's collation), so a search costs its matches, not the table.
+for _column in ("customer_email", "customer_name"):
+    _lowered = func.lower(Booking.__table__.c[_column]).label(f"{_column}_lower")
+    Index(
+        f"ix_bookings_lower_{_column}",
+        _lowered,
+        postgresql_ops={f"{_column}_lower": "text_pattern_ops"},
+    )

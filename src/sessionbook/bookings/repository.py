@@ -7,15 +7,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import inspect, select
+from sqlalchemy import CTE, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessionbook.bookings.models import (
+    EXPIRY_CANDIDATES,
+    PAID_WITH_VALIDITY,
+    SESSION_BOOKED,
     Booking,
     BookingEvent,
     BookingSession,
-    BookingStatus,
     SessionState,
+    where_rows,
 )
 
 # Attribute name and column name of every mapped column, in one fixed order.
@@ -59,6 +62,21 @@ async def read_live_sessions(driver: Any, booking_id: uuid.UUID) -> list[Booking
     ]
 
 
+def sessions_ahead(now: datetime) -> CTE:
+    """Booked sessions not ended at `now`, as a query of their own (a materialized CTE).
+
+    Read from the partial index by end time, so only the sessions ahead are read. Kept apart
+    from the ordering by start that its callers add: otherwise a planner may walk the
+    (state, start_time) index from the oldest session on, through the whole history.
+    """
+    return (
+        select(BookingSession)
+        .where(where_rows(SESSION_BOOKED), BookingSession.end_time > now)
+        .cte("sessions_ahead")
+        .prefix_with("MATERIALIZED")
+    )
+
+
 class BookingRepository:
     """Reads and writes bookings and their audit rows inside the caller's transaction."""
 
@@ -98,16 +116,14 @@ class BookingRepository:
     async def due_for_expiry(self, now: datetime, *, limit: int) -> Sequence[Booking]:
         """Unpaid bookings past their window and free ones unscheduled past theirs, locked.
 
+        Read from the partial index of pending and free unscheduled bookings only.
+
         SKIP LOCKED lets several sweepers share the work without waiting on each other; the
         rows come whole, so the sweep needs no second query per booking.
         """
         statement = (
             select(Booking)
-            .where(
-                Booking.expires_at <= now,
-                (Booking.status == BookingStatus.PENDING)
-                | ((Booking.status == BookingStatus.PAID) & (Booking.amount_cents == 0)),
-            )
+            .where(where_rows(EXPIRY_CANDIDATES), Booking.expires_at <= now)
             .order_by(Booking.expires_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -145,11 +161,7 @@ class BookingRepository:
         """Paid bookings past their sessionsValidUntil (the caller counts what remains), locked."""
         statement = (
             select(Booking)
-            .where(
-                Booking.status == BookingStatus.PAID,
-                Booking.sessions_valid_until.is_not(None),
-                Booking.sessions_valid_until <= now,
-            )
+            .where(where_rows(PAID_WITH_VALIDITY), Booking.sessions_valid_until <= now)
             .order_by(Booking.sessions_valid_until)
             .limit(limit)
             .with_for_update(skip_locked=True)

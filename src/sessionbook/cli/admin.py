@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import typer
 
 from sessionbook.admin.models import AdminSessionRecord
+from sessionbook.admin.paging import cursor_after, parse_cursor
 from sessionbook.admin.service import AdminService
 from sessionbook.admin.views import (
     BookingDetail,
@@ -127,11 +128,24 @@ def list_bookings(
         str | None, typer.Option(help="Only this status, e.g. paid (= paid, not scheduled).")
     ] = None,
     limit: LimitOption = 50,
+    before: Annotated[
+        str | None,
+        typer.Option(help="The page after this cursor (printed under a full page)."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """All bookings, newest first."""
-    found, settings = _run(lambda admin: admin.recent(limit=limit, status=status))
+    """All bookings, newest first, a page at a time."""
+    after = None
+    if before is not None:
+        try:
+            after = parse_cursor(before)
+        except ValueError as error:
+            typer.echo(f"--before {error}", err=True)
+            raise typer.Exit(code=2) from None
+    found, settings = _run(lambda admin: admin.recent(limit=limit, status=status, before=after))
     _print_bookings(found, settings, as_json)
+    if len(found) == limit and not as_json:
+        typer.echo(f"next page: --before {cursor_after(found[-1].booking)}")
 
 
 @bookings_app.command("pending")
@@ -170,11 +184,13 @@ def lapsing(
 
 @bookings_app.command("search")
 def search(
-    query: Annotated[str, typer.Argument(help="Email, name, booking id or a provider id.")],
+    query: Annotated[
+        str, typer.Argument(help="Start of an email or name, a booking id or a provider id.")
+    ],
     limit: LimitOption = 50,
     as_json: JsonOption = False,
 ) -> None:
-    """Bookings matching an email, a name or an id."""
+    """Bookings whose email or name starts with QUERY (any case), or with this id."""
     found, settings = _run(lambda admin: admin.search(query, limit=limit))
     _print_bookings(found, settings, as_json)
 
@@ -271,7 +287,7 @@ def load_detail(booking_id: uuid.UUID, settings: Settings) -> BookingDetail:
 
 
 def webhooks(as_json: JsonOption = False) -> None:
-    """Is the payment webhook healthy? Deliveries by state, the last one, and any problem."""
+    """Is the payment webhook healthy? The last day's deliveries, the last one, any problem."""
     health, settings = _run(lambda admin: admin.webhook_health())
     summary = webhook_summary(health)
     if as_json:
@@ -282,7 +298,7 @@ def webhooks(as_json: JsonOption = False) -> None:
         for problem in health.problems:
             typer.echo(f"  - {problem}")
         typer.echo(f"last delivery received: {_when(health.last_received, zone) or 'never'}")
-        typer.echo(f"stored deliveries by state: {summary['byState'] or 'none'}")
+        typer.echo(f"deliveries in 24 h by state: {summary['byState'] or 'none'}")
         typer.echo(f"payments confirmed in 24 h by source: {health.confirmed_by_source or 'none'}")
         if health.last_day:
             typer.echo(

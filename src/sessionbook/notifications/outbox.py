@@ -17,7 +17,14 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sessionbook.bookings.models import Booking, BookingSession, BookingStatus, SessionState
+from sessionbook.bookings.models import (
+    PAID_WITH_VALIDITY,
+    Booking,
+    BookingSession,
+    BookingStatus,
+    SessionState,
+    where_rows,
+)
 from sessionbook.core.db import utcnow
 from sessionbook.core.wakeup import Wakeup
 from sessionbook.notifications.messages import (
@@ -279,7 +286,7 @@ class OutboxRepository:
         statement = (
             select(Booking)
             .where(
-                Booking.status == BookingStatus.PAID,
+                where_rows(PAID_WITH_VALIDITY),
                 Booking.sessions_valid_until > valid_until_after,
                 Booking.sessions_valid_until <= valid_until_before,
             )

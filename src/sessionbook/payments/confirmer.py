@@ -110,7 +110,7 @@ class PaymentConfirmer:
                 await self.news.payment_received(session, booking)
             if deactivated_outcome is not None:
                 await record_link_deactivated(
-                    bookings, payments, booking, outcome=deactivated_outcome, now=now
+                    bookings, booking, outcome=deactivated_outcome, now=now
                 )
         if result is Settled.NEEDS_REFUND:
             await self._refund_unwanted_payment(booking_id)

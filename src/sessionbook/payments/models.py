@@ -19,10 +19,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sessionbook.bookings.models import JSONType
+from sessionbook.bookings.models import JSONType, partial_index
 from sessionbook.core.db import Base, UTCDateTime, utcnow
 
 WEBHOOK_STATES = ("received", "processed", "failed", "ignored")
+# Deliveries still to process (or retry): the WHERE of the retry duty's partial index.
+WEBHOOK_OPEN = "state IN ('received', 'failed')"
 REFUND_STATES = ("requested", "received", "accepted", "settled", "failed")
 
 
@@ -36,6 +38,9 @@ class WebhookEvent(Base):
             "state IN ('received', 'processed', 'failed', 'ignored')", name="state_valid"
         ),
         Index("ix_webhook_events_state_next_attempt_at", "state", "next_attempt_at"),
+        # The last day's deliveries and the newest one (the dashboard's webhook health).
+        Index("ix_webhook_events_received_at", "received_at"),
+        partial_index("ix_webhook_events_open_id", "id", where=WEBHOOK_OPEN),
     )
 
     id: Mapped[int] = mapped_column(

@@ -26,7 +26,6 @@ from sessionbook.payments.airwallex.gateway import PaymentGateway
 from sessionbook.payments.confirmation import check_payment, expected_payment
 from sessionbook.payments.confirmer import PaymentConfirmer
 from sessionbook.payments.repository import PaymentRepository
-from sessionbook.payments.settlement import LINK_DEACTIVATED
 
 log = structlog.get_logger(__name__)
 
@@ -111,7 +110,6 @@ class Reconciler:
             ids = await PaymentRepository(session).claim_links_to_deactivate(
                 now=now,
                 stale_before=now - self.recheck_after,
-                event_type=LINK_DEACTIVATED,
                 limit=batch_size,
             )
         done = 0

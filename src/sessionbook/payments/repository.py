@@ -12,13 +12,20 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, exists, or_, select, update
+from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from sessionbook.bookings.models import Booking, BookingEvent, BookingStatus, PaymentStatus
-from sessionbook.payments.models import PaymentRefund, WebhookEvent
+from sessionbook.bookings.models import (
+    LINKS_TO_DEACTIVATE,
+    Booking,
+    BookingEvent,
+    BookingStatus,
+    PaymentStatus,
+    where_rows,
+)
+from sessionbook.payments.models import WEBHOOK_OPEN, PaymentRefund, WebhookEvent
 
 UNSETTLED_REFUND_STATES = ("requested", "received", "accepted")
 OPEN_PAYMENT_STATES = (PaymentStatus.PENDING.value, PaymentStatus.FAILED.value)
@@ -111,6 +118,7 @@ class PaymentRepository:
         due = (
             select(WebhookEvent.id)
             .where(
+                where_rows(WEBHOOK_OPEN),
                 WebhookEvent.attempts < max_attempts,
                 or_(
                     and_(
@@ -218,23 +226,21 @@ class PaymentRepository:
         return await self._stamp_checked(due, now)
 
     async def claim_links_to_deactivate(
-        self, *, now: datetime, stale_before: datetime, event_type: str, limit: int
+        self, *, now: datetime, stale_before: datetime, limit: int
     ) -> list[uuid.UUID]:
-        """Expired or cancelled unpaid bookings whose link is not deactivated (no audit row)."""
-        done = exists().where(
-            BookingEvent.booking_id == Booking.id, BookingEvent.event_type == event_type
-        )
+        """Expired or cancelled unpaid bookings whose link is not deactivated yet; stamped now.
+
+        Read from the partial index of exactly those rows (`payment_link_deactivated_at` is
+        set with the deactivation), so a pass costs the same after years of expired bookings.
+        """
         due = (
             select(Booking.id)
             .where(
-                Booking.status.in_((BookingStatus.EXPIRED.value, BookingStatus.CANCELLED.value)),
-                Booking.payment_status.in_(OPEN_PAYMENT_STATES),
-                Booking.payment_link_id.is_not(None),
+                where_rows(LINKS_TO_DEACTIVATE),
                 or_(
                     Booking.payment_checked_at.is_(None),
                     Booking.payment_checked_at < stale_before,
                 ),
-                ~done,
             )
             .order_by(Booking.expires_at)
             .limit(limit)

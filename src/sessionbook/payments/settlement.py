@@ -174,15 +174,19 @@ async def _audited_intents(
 
 async def record_link_deactivated(
     bookings: BookingRepository,
-    payments: PaymentRepository,
     booking: Booking,
     *,
     outcome: str,
     now: datetime,
 ) -> bool:
-    """Note, once, that the booking's link no longer takes payments; False if noted before."""
-    if await payments.audit_rows(booking.id, LINK_DEACTIVATED):
+    """Note, once, that the booking's link no longer takes payments; False if noted before.
+
+    `payment_link_deactivated_at` takes the booking out of the sweep's partial index, and its
+    audit row says what Airwallex answered.
+    """
+    if booking.payment_link_deactivated_at is not None:
         return False
+    booking.payment_link_deactivated_at = now
     await record_change(
         bookings,
         booking,

@@ -9,9 +9,11 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
-from sessionbook.bookings.models import BookingSession, SessionState
-from sessionbook.scheduling.models import CalendarWebhookEvent, SweepMark
+from sessionbook.bookings.models import BookingSession, where_rows
+from sessionbook.bookings.repository import sessions_ahead
+from sessionbook.scheduling.models import CALENDAR_EVENT_OPEN, CalendarWebhookEvent, SweepMark
 
 
 class CoachChangeRepository:
@@ -74,7 +76,7 @@ class CoachChangeRepository:
         due = (
             select(CalendarWebhookEvent.id)
             .where(
-                CalendarWebhookEvent.state.in_(("received", "failed")),
+                where_rows(CALENDAR_EVENT_OPEN),
                 CalendarWebhookEvent.attempts < max_attempts,
                 CalendarWebhookEvent.next_attempt_at <= now,
             )
@@ -139,11 +141,7 @@ class CoachChangeRepository:
         return (await self.session.execute(statement)).scalar_one_or_none() is not None
 
     async def upcoming_sessions(self, *, now: datetime, limit: int) -> Sequence[BookingSession]:
-        """Booked sessions that have not ended, soonest first."""
-        statement = (
-            select(BookingSession)
-            .where(BookingSession.state == SessionState.BOOKED, BookingSession.end_time > now)
-            .order_by(BookingSession.start_time)
-            .limit(limit)
-        )
+        """Booked sessions that have not ended, soonest first (from the sessions ahead only)."""
+        ahead = aliased(BookingSession, sessions_ahead(now))
+        statement = select(ahead).order_by(ahead.start_time).limit(limit)
         return (await self.session.execute(statement)).scalars().all()

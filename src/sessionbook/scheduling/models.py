@@ -9,8 +9,11 @@ from typing import Any
 from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sessionbook.bookings.models import JSONType
+from sessionbook.bookings.models import JSONType, partial_index
 from sessionbook.core.db import Base, UTCDateTime, utcnow
+
+# Deliveries still to process (or retry): the WHERE of the retry duty's partial index.
+CALENDAR_EVENT_OPEN = "state IN ('received', 'failed')"
 
 
 class SlotClaim(Base):
@@ -54,6 +57,10 @@ class CalendarWebhookEvent(Base):
     """One Cal.com delivery, stored before it is acted on; unique per derived event key."""
 
     __tablename__ = "calendar_webhook_events"
+    __table_args__ = (
+        # Deliveries still to process or retry, by id (the retry duty's order).
+        partial_index("ix_calendar_webhook_events_open_id", "id", where=CALENDAR_EVENT_OPEN),
+    )
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True

@@ -9,14 +9,17 @@ from datetime import datetime
 from sqlalchemy import delete, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from sessionbook.bookings.models import (
+    LEASE_HELD,
     Booking,
     BookingEvent,
     BookingSession,
     BookingStatus,
-    SessionState,
+    where_rows,
 )
+from sessionbook.bookings.repository import sessions_ahead
 from sessionbook.scheduling.models import SlotClaim
 
 
@@ -83,7 +86,7 @@ class ClaimRepository:
         """
         statement = (
             select(Booking.id)
-            .where(Booking.schedule_lease_until.is_not(None), Booking.schedule_lease_until <= now)
+            .where(where_rows(LEASE_HELD), Booking.schedule_lease_until <= now)
             .order_by(Booking.schedule_lease_until)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -93,16 +96,18 @@ class ClaimRepository:
     async def sessions_of_cancelled_bookings(
         self, now: datetime, *, limit: int
     ) -> Sequence[BookingSession]:
-        """Booked sessions not yet ended whose booking was cancelled (by a refund, say)."""
+        """Booked sessions not yet ended whose booking was cancelled (by a refund, say).
+
+        From the partial index of booked sessions by end: the sessions ahead, not the past.
+        """
+        ahead = aliased(BookingSession, sessions_ahead(now))
+        # A scalar subquery, one primary-key probe per session ahead: as a join, a planner may
+        # hash every cancelled booking of the history instead.
+        status = select(Booking.status).where(Booking.id == ahead.booking_id).scalar_subquery()
         statement = (
-            select(BookingSession)
-            .join(Booking, Booking.id == BookingSession.booking_id)
-            .where(
-                Booking.status == BookingStatus.CANCELLED,
-                BookingSession.state == SessionState.BOOKED,
-                BookingSession.end_time > now,
-            )
-            .order_by(BookingSession.start_time)
+            select(ahead)
+            .where(status == BookingStatus.CANCELLED)
+            .order_by(ahead.start_time)
             .limit(limit)
         )
         return (await self.session.execute(statement)).scalars().all()

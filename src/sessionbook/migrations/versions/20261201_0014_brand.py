@@ -1,7 +1,7 @@
 """The coach's brand: one row, set in the admin, read by every customer page and email.
 
 Revision ID: 20261201_0014
-Revises: 20261201_0012
+Revises: 20261201_0013
 Create Date: 2026-12-01
 
 The row is seeded with the neutral defaults (`configured` false), so a save is always an
@@ -16,7 +16,7 @@ from alembic import op
 from sessionbook.migrations import rls
 
 revision = "20261201_0014"
-down_revision = "20261201_0012"
+down_revision = "20261201_0013"
 branch_labels = None
 depends_on = None
 
