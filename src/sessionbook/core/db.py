@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import enum
+import json
 import re
 import socket
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
-from sqlalchemy import DateTime, MetaData, event, text
+from sqlalchemy import DateTime, MetaData, Table, TextClause, bindparam, event, text
 from sqlalchemy import exc as sa_errors
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
@@ -24,6 +27,9 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
+from sqlalchemy.util import await_only
+
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -64,6 +70,27 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def insert_unless_present(
+    table: Table, columns: tuple[str, ...], *, key: tuple[str, ...], returning: str | None = None
+) -> TextClause:
+    """`INSERT ... ON CONFLICT (key) DO NOTHING`, one statement for PostgreSQL and SQLite alike.
+
+    SQLAlchemy's dialect inserts (`postgresql.insert(...).on_conflict_do_nothing`) have no
+    cache key, so every execution compiled them anew; a text statement with typed parameters
+    (each column's own type, so JSON and UTC times bind as the ORM binds them) is compiled
+    once per dialect and then taken from the engine's compiled cache.
+    """
+    names = ", ".join(columns)
+    values = ", ".join(f":{name}" for name in columns)
+    sql = (
+        f"INSERT INTO {table.name} ({names}) VALUES ({values}) "  # noqa: S608 - names from the table
+        f"ON CONFLICT ({', '.join(key)}) DO NOTHING"
+    )
+    if returning is not None:
+        sql += f" RETURNING {table.c[returning].name}"
+    return text(sql).bindparams(*(bindparam(name, type_=table.c[name].type) for name in columns))
 
 
 # PostgreSQL's SQLSTATE classes and codes that say the server or the link to it is gone:
@@ -172,6 +199,25 @@ def _begin_as(actor: Actor) -> str:
     return f"BEGIN; SELECT {settings}"
 
 
+# Keys SQLAlchemy's asyncpg dialect takes from the URL for itself, which asyncpg.connect refuses.
+_SQLALCHEMY_ONLY_ARGUMENTS = (
+    "prepared_statement_cache_size",
+    "prepared_statement_name_func",
+    "async_fallback",
+    "async_creator_fn",
+)
+
+
+# What asyncpg raises on a connection the server closed under it: at once (the socket is
+# gone), or while the termination notice races with the next query (the protocol's state).
+_LOST_CONNECTION = (
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    ConnectionError,
+)
+
+
 class Database:
     """Owns the engine; hands out transactions that carry the caller's role on PostgreSQL."""
 
@@ -180,6 +226,9 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         self.engine: AsyncEngine = _make_engine(url, pool_size=pool_size, echo=echo)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._pool_size = pool_size
+        self._lean_pool: Any = None  # asyncpg.Pool, made on first use (inside the event loop)
+        self._lean_pool_lock = asyncio.Lock()
 
     @asynccontextmanager
     async def transaction(self, actor: Actor) -> AsyncIterator[AsyncSession]:
@@ -247,12 +296,85 @@ class Database:
                 if not settled:
                     await connection.invalidate()
 
+    async def single_statement(self, call: Callable[[Any], Awaitable[T]]) -> T:
+        """PostgreSQL only: `call(connection)` on a bare asyncpg connection in autocommit.
+
+        For one statement that takes its role itself (a function such as
+        `sessionbook_booking_status`, migration 0015): it is its own transaction, so it costs
+        one round trip, and the role and settings it takes end with it. The connection comes
+        from a small asyncpg pool of its own, which neither pings on checkout nor resets on
+        return (both round trips): a connection found closed by the call is replaced and the
+        call made again, which is safe for the reads this is for. The login role itself can
+        read nothing (it is NOINHERIT and owns nothing), so a statement here that does not
+        take a role fails closed.
+        """
+        if self.is_sqlite:
+            raise RuntimeError("single statements with their own role are for PostgreSQL")
+        pool = self._lean_pool or await self._open_lean_pool()
+        # Every pooled connection may have been closed by the server (a restart): one more try
+        # than there are connections reaches a fresh one.
+        for _ in range(self._pool_size):
+            async with pool.acquire() as connection:
+                try:
+                    return await call(connection)
+                except _LOST_CONNECTION:
+                    # Whatever state it is in, this connection is not handed out again.
+                    with contextlib.suppress(asyncpg.InterfaceError):
+                        connection.terminate()
+        async with pool.acquire() as connection:
+            return await call(connection)
+
+    async def _open_lean_pool(self) -> Any:
+        async with self._lean_pool_lock:
+            if self._lean_pool is None:
+                _, arguments = self.engine.dialect.create_connect_args(self.engine.url)
+                for name in _SQLALCHEMY_ONLY_ARGUMENTS:
+                    arguments.pop(name, None)
+                self._lean_pool = await asyncpg.create_pool(
+                    min_size=0,
+                    max_size=self._pool_size,
+                    init=_decode_json,
+                    reset=_keep_as_is,
+                    **arguments,
+                )
+            return self._lean_pool
+
     async def ping(self) -> None:
         async with self.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
+        if self._lean_pool is not None:
+            pool, self._lean_pool = self._lean_pool, None
+            await pool.close()
         await self.engine.dispose()
+
+
+async def _decode_json(connection: Any) -> None:
+    """JSON and JSONB values as Python objects, as SQLAlchemy's connections give them.
+
+    In binary format, as inside a row value (a composite) every field must be: JSONB's binary
+    form is a version byte (1) before the text.
+    """
+    await connection.set_type_codec(
+        "json",
+        encoder=lambda value: json.dumps(value).encode(),
+        decoder=lambda data: json.loads(data),
+        schema="pg_catalog",
+        format="binary",
+    )
+    await connection.set_type_codec(
+        "jsonb",
+        encoder=lambda value: b"\x01" + json.dumps(value).encode(),
+        decoder=lambda data: json.loads(data[1:]),
+        schema="pg_catalog",
+        format="binary",
+    )
+
+
+async def _keep_as_is(_connection: Any) -> None:
+    """The lean pool's reset: nothing to undo after an autocommit statement (asyncpg itself
+    still rolls back a transaction left open), so no RESET ALL round trip."""
 
 
 def _make_engine(url: str, *, pool_size: int, echo: bool) -> AsyncEngine:
@@ -266,11 +388,27 @@ def _make_engine(url: str, *, pool_size: int, echo: bool) -> AsyncEngine:
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_timeout=10,
-        # A ping on every checkout: asyncpg may not yet have noticed that the server closed a
-        # socket a moment ago (pg_terminate_backend, a restart), and only asking is sure.
-        pool_pre_ping=True,
     )
+    _ping_on_checkout(engine)
     return engine
+
+
+def _ping_on_checkout(engine: AsyncEngine) -> None:
+    """A ping on every checkout: asyncpg may not yet have noticed that the server closed a
+    socket a moment ago (pg_terminate_backend, a restart), and only asking is sure.
+
+    `pool_pre_ping` did this with three round trips on asyncpg (BEGIN, the ping, ROLLBACK:
+    SQLAlchemy wraps it in a transaction for PgBouncer's sake), a fifth of booking-status's
+    CPU in its profile (bench/profiles); a bare `SELECT 1` is one. A failed ping drops every
+    pooled connection older than now, as pre-ping does, and the pool hands out a new one.
+    """
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _ping(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        try:
+            await_only(dbapi_connection.driver_connection.execute("SELECT 1"))
+        except Exception as error:
+            raise sa_errors.InvalidatePoolError(f"ping failed: {error!r}") from error
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

@@ -13,15 +13,22 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, case, exists, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from sessionbook.bookings.models import Booking, BookingEvent, BookingStatus, PaymentStatus
+from sessionbook.core.db import insert_unless_present
 from sessionbook.payments.models import PaymentRefund, WebhookEvent
 
 UNSETTLED_REFUND_STATES = ("requested", "received", "accepted")
 OPEN_PAYMENT_STATES = (PaymentStatus.PENDING.value, PaymentStatus.FAILED.value)
+
+
+_INSERT_EVENT = insert_unless_present(
+    WebhookEvent.__table__,
+    ("provider", "event_id", "event_type", "payload", "state", "attempts", "received_at"),
+    key=("provider", "event_id"),
+)
 
 
 class PaymentRepository:
@@ -56,14 +63,7 @@ class PaymentRepository:
             "attempts": 0,
             "received_at": at,
         }
-        dialect = self.session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = (
-            insert(WebhookEvent)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["provider", "event_id"])
-        )
-        await self.session.execute(statement)
+        await self.session.execute(_INSERT_EVENT, values)
 
     async def claim_delivered_event(
         self, *, provider: str, event_id: str, now: datetime, lease_until: datetime
