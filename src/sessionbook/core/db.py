@@ -20,6 +20,7 @@ from sqlalchemy import DateTime, MetaData, Table, TextClause, bindparam, event, 
 from sqlalchemy import exc as sa_errors
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -27,7 +28,6 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
-from sqlalchemy.util import await_only
 
 T = TypeVar("T")
 
@@ -178,12 +178,6 @@ SERVICE = Actor(Role.SERVICE)
 ADMIN = Actor(Role.ADMIN)
 
 
-_SET_ROLE = text("SELECT set_config('role', :role, true)")
-_SET_ROLE_AND_TOKEN = text(
-    "SELECT set_config('role', :role, true), set_config('sessionbook.token_hash', :hash, true)"
-)
-
-
 # Execution option of `Database.sqlite_read_transaction`: BEGIN without IMMEDIATE.
 _DEFERRED_BEGIN = "sessionbook_deferred_begin"
 _TOKEN_HASH_SHAPE = re.compile(r"[0-9a-f]{64}")
@@ -226,6 +220,8 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         self.engine: AsyncEngine = _make_engine(url, pool_size=pool_size, echo=echo)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # The same pool; its connections handed out in autocommit (see `_begun`).
+        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._pool_size = pool_size
         self._lean_pool: Any = None  # asyncpg.Pool, made on first use (inside the event loop)
         self._lean_pool_lock = asyncio.Lock()
@@ -236,19 +232,72 @@ class Database:
 
         On SQLite every transaction takes the write lock at once (BEGIN IMMEDIATE), which is
         how "lock the row" is spelled there. On PostgreSQL the transaction switches to the
-        actor's role, so row-level security decides what it may see.
+        actor's role, so row-level security decides what it may see: BEGIN, role and token
+        hash go in one round trip (`_begun`), and the ORM session works inside it.
         """
-        async with self._sessions() as session, session.begin():
-            if not self.is_sqlite:
-                # set_config('role', ..., true) is SET LOCAL ROLE (same membership check), and
-                # one statement for role and token hash saves a round trip on every request.
-                if actor.token_hash is None:
-                    await session.execute(_SET_ROLE, {"role": actor.role.value})
-                else:
-                    await session.execute(
-                        _SET_ROLE_AND_TOKEN, {"role": actor.role.value, "hash": actor.token_hash}
-                    )
+        if self.is_sqlite:
+            async with self._sessions() as session, session.begin():
+                yield session
+            return
+        async with (
+            self._begun(actor) as (connection, _driver),
+            self._sessions(bind=connection) as session,
+            session.begin(),
+        ):
             yield session
+
+    @asynccontextmanager
+    async def _begun(self, actor: Actor) -> AsyncIterator[tuple[AsyncConnection, Any]]:
+        """PostgreSQL: a pooled connection inside BEGIN with the actor's settings, ended by us.
+
+        SQLAlchemy sees the connection in autocommit, so it sends no BEGIN or COMMIT of its own
+        (its asyncpg adapter would spend a round trip on each, and another on setting the
+        role); we send `BEGIN; SELECT set_config(...)` as one simple query, then COMMIT or
+        ROLLBACK. That first query is also the liveness check the pool's pre-ping was (three
+        round trips on asyncpg): a connection the server closed fails it before anything was
+        done, so it is discarded and the next one tried. A connection whose state is unknown
+        after a failure later on is discarded, never pooled again.
+        """
+        begin = _begin_as(actor)
+        connection, driver = await self._connected_with(begin)
+        settled = False
+        try:
+            try:
+                yield connection, driver
+            except BaseException:
+                await driver.execute("ROLLBACK")
+                settled = True
+                raise
+            await driver.execute("COMMIT")
+            settled = True
+        finally:
+            if not settled:
+                await connection.invalidate()
+            await connection.close()
+
+    async def _connected_with(self, first: str) -> tuple[AsyncConnection, Any]:
+        """A pooled connection in autocommit on which `first` ran; closed ones are replaced.
+
+        Every pooled connection may have been closed by the server (a restart): one more try
+        than the pool holds reaches a fresh one.
+        """
+        for attempt in range(self._pool_size + 1):
+            connection = await self._autocommit.connect()
+            try:
+                driver: Any = (await connection.get_raw_connection()).driver_connection
+                await driver.execute(first)
+            except _LOST_CONNECTION:
+                await connection.invalidate()
+                await connection.close()
+                if attempt == self._pool_size:
+                    raise
+                continue
+            except BaseException:
+                await connection.invalidate()
+                await connection.close()
+                raise
+            return connection, driver
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     @asynccontextmanager
     async def sqlite_read_transaction(self) -> AsyncIterator[AsyncSession]:
@@ -271,30 +320,13 @@ class Database:
     async def driver_transaction(self, actor: Actor) -> AsyncIterator[Any]:
         """PostgreSQL only: a transaction as `transaction` gives, on the bare asyncpg connection.
 
-        For the hottest read (a booking by its token): the ORM session and its async adaption
-        cost several times the query itself, and BEGIN with the role and token settings goes in
-        one round trip here, so a read takes three (BEGIN+settings, the query, COMMIT).
-        A connection whose state is unknown after a failure is discarded, never pooled again.
+        For reads where the ORM session and its async adaption would cost several times the
+        query itself: BEGIN+settings, the queries, COMMIT.
         """
         if self.is_sqlite:
             raise RuntimeError("driver transactions are for PostgreSQL")
-        begin = _begin_as(actor)
-        async with self.engine.connect() as connection:
-            driver: Any = (await connection.get_raw_connection()).driver_connection
-            settled = False
-            try:
-                await driver.execute(begin)
-                try:
-                    yield driver
-                except BaseException:
-                    await driver.execute("ROLLBACK")
-                    settled = True
-                    raise
-                await driver.execute("COMMIT")
-                settled = True
-            finally:
-                if not settled:
-                    await connection.invalidate()
+        async with self._begun(actor) as (_connection, driver):
+            yield driver
 
     async def single_statement(self, call: Callable[[Any], Awaitable[T]]) -> T:
         """PostgreSQL only: `call(connection)` on a bare asyncpg connection in autocommit.
@@ -340,8 +372,12 @@ class Database:
             return self._lean_pool
 
     async def ping(self) -> None:
-        async with self.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+        if self.is_sqlite:
+            async with self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+            return
+        connection, _ = await self._connected_with("SELECT 1")
+        await connection.close()
 
     async def dispose(self) -> None:
         if self._lean_pool is not None:
@@ -389,26 +425,7 @@ def _make_engine(url: str, *, pool_size: int, echo: bool) -> AsyncEngine:
         max_overflow=pool_size,
         pool_timeout=10,
     )
-    _ping_on_checkout(engine)
     return engine
-
-
-def _ping_on_checkout(engine: AsyncEngine) -> None:
-    """A ping on every checkout: asyncpg may not yet have noticed that the server closed a
-    socket a moment ago (pg_terminate_backend, a restart), and only asking is sure.
-
-    `pool_pre_ping` did this with three round trips on asyncpg (BEGIN, the ping, ROLLBACK:
-    SQLAlchemy wraps it in a transaction for PgBouncer's sake), a fifth of booking-status's
-    CPU in its profile (bench/profiles); a bare `SELECT 1` is one. A failed ping drops every
-    pooled connection older than now, as pre-ping does, and the pool hands out a new one.
-    """
-
-    @event.listens_for(engine.sync_engine, "checkout")
-    def _ping(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-        try:
-            await_only(dbapi_connection.driver_connection.execute("SELECT 1"))
-        except Exception as error:
-            raise sa_errors.InvalidatePoolError(f"ping failed: {error!r}") from error
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
