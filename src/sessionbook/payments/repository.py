@@ -67,10 +67,11 @@ class PaymentRepository:
 
     async def claim_delivered_event(
         self, *, provider: str, event_id: str, now: datetime, lease_until: datetime
-    ) -> int | None:
+    ) -> tuple[int, int] | None:
         """Take a delivered event for processing, unless it is done or in someone's hands.
 
         A failed event is taken whatever its retry time: a redelivery is a fresh trigger.
+        Returns the row's id and its attempts counted so far (this one included).
         """
         statement = (
             update(WebhookEvent)
@@ -93,10 +94,11 @@ class PaymentRepository:
                 next_attempt_at=lease_until,
                 attempts=WebhookEvent.attempts + 1,
             )
-            .returning(WebhookEvent.id)
+            .returning(WebhookEvent.id, WebhookEvent.attempts)
+            .execution_options(synchronize_session=False)
         )
-        claimed: int | None = (await self.session.execute(statement)).scalar_one_or_none()
-        return claimed
+        row = (await self.session.execute(statement)).one_or_none()
+        return None if row is None else (row[0], row[1])
 
     async def claim_due_events(
         self,
@@ -170,6 +172,9 @@ class PaymentRepository:
                 next_attempt_at=next_attempt_at,
                 processed_at=at if state in ("processed", "ignored") else None,
             )
+            # No event row is loaded in these sessions: nothing to bring in line, so no
+            # evaluator compiled from the WHERE clause on every call.
+            .execution_options(synchronize_session=False)
         )
 
     # -- payment checks on bookings ------------------------------------------------------
