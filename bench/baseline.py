@@ -1,8 +1,9 @@
 """The yardstick: booking-status as a bare Starlette + asyncpg app, with nothing else around it.
 
 One indexed SELECT by token hash on the same PostgreSQL table (the booked sessions in the
-same statement), the same JSON shape as the real route, no ORM, no validation models, no middleware, no row-level security (it connects
-as the table's owner). What sessionbook adds on top of this is what the ratio measures.
+same statement), the same JSON shape as the real route, no ORM, no validation models, no
+middleware, no row-level security (it connects as the superuser). What sessionbook adds on
+top of this is what the ratio measures.
 Run by bench/run.py as `uvicorn --factory bench.baseline:create_app`, with BENCH_BASELINE_DSN.
 """
 
@@ -57,7 +58,8 @@ def _shape(row: Any) -> dict[str, Any]:
     payment_open = row["status"] == "pending" and row["payment_status"] in ("pending", "failed")
     sessions = list(row["live_sessions"] or ())
     now = datetime.now(UTC)
-    upcoming = next((s for s in sessions if s["end_time"] > now), sessions[-1] if sessions else None)
+    last = sessions[-1] if sessions else None
+    upcoming = next((each for each in sessions if each["end_time"] > now), last)
     remaining = row["sessions_total"] - len(sessions) - (row["sessions_lapsed"] or 0)
     return {
         "id": str(row["id"]),

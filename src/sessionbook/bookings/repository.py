@@ -62,9 +62,7 @@ async def read_live_sessions(driver: Any, booking_id: uuid.UUID) -> list[Booking
 _STATUS_READ = "SELECT booking_row, live_sessions FROM sessionbook_booking_status($1)"
 
 
-async def read_status(
-    driver: Any, token_hash: str
-) -> tuple[Booking, list[BookingSession]] | None:
+async def read_status(driver: Any, token_hash: str) -> tuple[Booking, list[BookingSession]] | None:
     """The booking with this token hash and its booked sessions by start, in one round trip.
 
     On a `Database.single_statement` connection: the function (migration 0015) takes the

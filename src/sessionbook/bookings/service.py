@@ -191,7 +191,8 @@ class BookingService:
         actor = Actor.customer(token_hash)
         # The common case, a read that changes nothing, takes a light read path first: on
         # PostgreSQL one statement without the ORM (most of booking-status's cost), on SQLite
-        # without the write lock (bench/RESULTS.md). A booking due to expire takes the locked path below.
+        # without the write lock (bench/RESULTS.md). A booking due to expire takes the locked
+        # path below.
         found: Booking | None
         sessions: list[BookingSession] = []
         if self.database.is_sqlite:

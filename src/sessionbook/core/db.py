@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql import FromClause
 from sqlalchemy.types import TypeDecorator
 
 T = TypeVar("T")
@@ -73,7 +74,11 @@ def utcnow() -> datetime:
 
 
 def insert_unless_present(
-    table: Table, columns: tuple[str, ...], *, key: tuple[str, ...], returning: str | None = None
+    table: FromClause,
+    columns: tuple[str, ...],
+    *,
+    key: tuple[str, ...],
+    returning: str | None = None,
 ) -> TextClause:
     """`INSERT ... ON CONFLICT (key) DO NOTHING`, one statement for PostgreSQL and SQLite alike.
 
@@ -82,6 +87,8 @@ def insert_unless_present(
     (each column's own type, so JSON and UTC times bind as the ORM binds them) is compiled
     once per dialect and then taken from the engine's compiled cache.
     """
+    if not isinstance(table, Table):
+        raise TypeError("rows are inserted into a table")
     names = ", ".join(columns)
     values = ", ".join(f":{name}" for name in columns)
     sql = (
