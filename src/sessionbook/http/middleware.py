@@ -45,6 +45,8 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        declared = -1  # no Content-Length
+        chunked = False
         for name, value in scope["headers"]:
             if name == b"content-length":
                 try:
@@ -54,6 +56,13 @@ class BodyLimitMiddleware:
                 if declared > self.max_bytes:
                     await _send_too_large(send)
                     return
+            elif name == b"transfer-encoding":
+                chunked = True
+        if declared <= 0 and not chunked and scope["method"] in ("GET", "HEAD"):
+            # HTTP/1.1 framing: no length and no chunking means no body at all, and a GET
+            # route reads none: nothing to count, so no buffering pass on the hottest reads.
+            await self.app(scope, receive, send)
+            return
         # Read the whole body first (it is small by definition), so the limit holds even for
         # chunked uploads without a Content-Length, whatever the framework does with errors.
         chunks: list[bytes] = []
