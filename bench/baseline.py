@@ -1,8 +1,9 @@
 """The yardstick: booking-status as a bare Starlette + asyncpg app, with nothing else around it.
 
-One indexed SELECT by token hash on the same PostgreSQL table, the same JSON shape as the
-real route, no ORM, no validation models, no middleware, no row-level security (it connects
-as the table's owner). What sessionbook adds on top of this is what the ratio measures.
+One indexed SELECT by token hash on the same PostgreSQL table (the booked sessions in the
+same statement), the same JSON shape as the real route, no ORM, no validation models, no
+middleware, no row-level security (it connects as the superuser). What sessionbook adds on
+top of this is what the ratio measures.
 Run by bench/run.py as `uvicorn --factory bench.baseline:create_app`, with BENCH_BASELINE_DSN.
 """
 
@@ -22,10 +23,14 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 QUERY = """
-SELECT id, status, payment_status, package_id, amount_cents, currency, customer_name,
-       customer_email, scheduled_start, scheduled_end, meeting_url, cal_booking_id,
-       expires_at, created_at, payment_url
-FROM bookings WHERE token_hash = $1
+SELECT b.id, b.status, b.payment_status, b.package_id, b.amount_cents, b.currency,
+       b.customer_name, b.customer_email, b.expires_at, b.created_at, b.payment_url,
+       b.sessions_total, b.sessions_lapsed, b.sessions_valid_until,
+       ARRAY(
+           SELECT s FROM sessions AS s WHERE s.booking_id = b.id AND s.state = 'booked'
+           ORDER BY s.start_time, s.id
+       ) AS live_sessions
+FROM bookings AS b WHERE b.token_hash = $1
 """
 
 
@@ -38,8 +43,24 @@ def _utc(moment: datetime | None) -> str | None:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _session(row: Any) -> dict[str, Any]:
+    return {
+        "id": str(row["id"]),
+        "start": _utc(row["start_time"]),
+        "end": _utc(row["end_time"]),
+        "meetingUrl": row["meeting_url"],
+        "calBookingId": row["cal_booking_id"],
+        "calUid": row["cal_uid"],
+    }
+
+
 def _shape(row: Any) -> dict[str, Any]:
     payment_open = row["status"] == "pending" and row["payment_status"] in ("pending", "failed")
+    sessions = list(row["live_sessions"] or ())
+    now = datetime.now(UTC)
+    last = sessions[-1] if sessions else None
+    upcoming = next((each for each in sessions if each["end_time"] > now), last)
+    remaining = row["sessions_total"] - len(sessions) - (row["sessions_lapsed"] or 0)
     return {
         "id": str(row["id"]),
         "status": row["status"],
@@ -49,13 +70,17 @@ def _shape(row: Any) -> dict[str, Any]:
         "currency": row["currency"],
         "customerName": row["customer_name"],
         "customerEmail": row["customer_email"],
-        "scheduledStart": _utc(row["scheduled_start"]),
-        "scheduledEnd": _utc(row["scheduled_end"]),
-        "meetingUrl": row["meeting_url"],
-        "calBookingId": row["cal_booking_id"],
+        "scheduledStart": _utc(upcoming["start_time"]) if upcoming else None,
+        "scheduledEnd": _utc(upcoming["end_time"]) if upcoming else None,
+        "meetingUrl": upcoming["meeting_url"] if upcoming else None,
+        "calBookingId": upcoming["cal_booking_id"] if upcoming else None,
         "expiresAt": _utc(row["expires_at"]),
         "createdAt": _utc(row["created_at"]),
         "paymentUrl": row["payment_url"] if payment_open else None,
+        "sessionsTotal": row["sessions_total"],
+        "sessionsRemaining": max(0, remaining),
+        "sessionsValidUntil": _utc(row["sessions_valid_until"]),
+        "sessions": [_session(each) for each in sessions],
     }
 
 

@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             lambda: run_sweep(services.sweep_duties),
             settings.sweep_interval_seconds,
             wakeup=services.wakeup,
+            run_rung=lambda: run_sweep(services.rung_duties),
         )
         sweeper.start()
         try:

@@ -97,6 +97,12 @@ class Services:
             ("emails_sent", self.notifications.deliver_due),
         ]
 
+    @property
+    def rung_duties(self) -> list[SweepDuty]:
+        """What a ring of `wakeup` is for: the emails just queued (the whole pass still runs
+        every SWEEP_INTERVAL_SECONDS)."""
+        return [("emails_sent", self.notifications.deliver_due)]
+
     def _coach_duties(self) -> list[SweepDuty]:
         # Before the emails, so the customer hears of a coach's change in this pass.
         coach = self.scheduling.coach_changes

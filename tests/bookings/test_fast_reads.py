@@ -1,8 +1,8 @@
 """The lean booking read on PostgreSQL: same booking as the ORM's, same row-level security.
 
-booking-status reads through `Database.driver_transaction` (see bench/RESULTS.md for why);
-these tests hold it to what the ORM path promises, and check that the pool never hands out
-a connection the server has closed.
+Reads through `Database.driver_transaction` (booking-status itself now reads in one
+statement: tests/bookings/test_status_function.py); these tests hold it to what the ORM path
+promises, and check that the pool never hands out a connection the server has closed.
 """
 
 from __future__ import annotations

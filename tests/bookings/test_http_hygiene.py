@@ -72,6 +72,27 @@ async def test_create_is_rate_limited_per_address(test_db: DatabaseUnderTest) ->
     assert int(limited.headers["retry-after"]) >= 1
 
 
+async def test_status_is_rate_limited_per_address(test_db: DatabaseUnderTest) -> None:
+    # booking-status takes its checks in one flat dependency: the limit must still count.
+    with run_server(test_db, rate_limits="on") as server:
+        async with server.client() as client:
+            await start_of_a_fresh_window()
+            token = (await client.post("/functions/v1/booking-create", json=FREE)).json()[
+                "bookingToken"
+            ]
+            headers = {"X-Booking-Token": token}
+            codes = {
+                (await client.get("/functions/v1/booking-status", headers=headers)).status_code
+                for _ in range(120)
+            }
+            limited = await client.get("/functions/v1/booking-status", headers=headers)
+
+    assert codes == {200}
+    assert limited.status_code == 429
+    assert limited.json()["error"]["code"] == "rate_limited"
+    assert int(limited.headers["retry-after"]) >= 1
+
+
 async def test_repeated_bad_tokens_are_slowed(test_db: DatabaseUnderTest) -> None:
     with run_server(test_db, rate_limits="on") as server:
         async with server.client() as client:

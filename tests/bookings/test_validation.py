@@ -157,3 +157,17 @@ async def test_no_generated_token_gets_a_server_error(api: httpx.AsyncClient, to
 
     assert response.status_code in (400, 404), response.text
     assert response.json()["error"]["code"] in ("validation_error", "booking_not_found")
+
+
+async def test_streamed_body_over_64_kb_on_a_get_is_refused(api: httpx.AsyncClient) -> None:
+    # GET requests without a body skip the counting; one that streams a body is still counted.
+    async def chunks() -> Any:
+        for _ in range(70):
+            yield b"x" * 1024
+
+    response = await api.request(
+        "GET", "/functions/v1/booking-status", content=chunks(), headers={"X-Booking-Token": "x"}
+    )
+
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"

@@ -90,6 +90,55 @@ async def test_a_ring_brings_the_next_pass_forward() -> None:
     assert len(calls) == 2
 
 
+async def test_a_ring_runs_only_what_it_rang_for() -> None:
+    calls: list[str] = []
+
+    async def whole_pass() -> SweepReport:
+        calls.append("pass")
+        return SweepReport({"expired": 0})
+
+    async def emails_only() -> SweepReport:
+        calls.append("emails")
+        return SweepReport({"emails_sent": 0})
+
+    wakeup = Wakeup()
+    worker = SweepWorker(whole_pass, interval_seconds=3600, wakeup=wakeup, run_rung=emails_only)
+    worker.start()
+    await eventually(lambda: _count(calls), lambda n: n >= 1, timeout=15)
+    wakeup.ring()
+    await eventually(lambda: _count(calls), lambda n: n >= 2, timeout=5)
+    wakeup.ring()
+    await eventually(lambda: _count(calls), lambda n: n >= 3, timeout=5)
+    await worker.stop()
+
+    # The first (whole) pass on its own clock; each ring sent the emails, and nothing else.
+    assert calls == ["pass", "emails", "emails"]
+
+
+async def test_rings_do_not_hold_back_the_whole_pass() -> None:
+    calls: list[str] = []
+
+    async def whole_pass() -> SweepReport:
+        calls.append("pass")
+        return SweepReport({"expired": 0})
+
+    async def emails_only() -> SweepReport:
+        calls.append("emails")
+        return SweepReport({"emails_sent": 0})
+
+    wakeup = Wakeup()
+    worker = SweepWorker(whole_pass, interval_seconds=1.5, wakeup=wakeup, run_rung=emails_only)
+    worker.start()
+    # Steady traffic: a ring more often than the interval, for a few intervals.
+    for _ in range(40):
+        wakeup.ring()
+        await asyncio.sleep(0.2)
+    await worker.stop()
+
+    assert calls.count("emails") >= 3
+    assert calls.count("pass") >= 3  # about every 1.5 s, rings or not
+
+
 async def test_a_queued_email_leaves_within_seconds_not_at_the_next_interval(
     test_db: DatabaseUnderTest, owner_db: Database
 ) -> None:

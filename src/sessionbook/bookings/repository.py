@@ -77,6 +77,27 @@ def sessions_ahead(now: datetime) -> CTE:
     )
 
 
+_STATUS_READ = "SELECT booking_row, live_sessions FROM sessionbook_booking_status($1)"
+
+
+async def read_status(driver: Any, token_hash: str) -> tuple[Booking, list[BookingSession]] | None:
+    """The booking with this token hash and its booked sessions by start, in one round trip.
+
+    On a `Database.single_statement` connection: the function (migration 0015) takes the
+    customer role and token hash itself, so row-level security decides what it returns, as on
+    `driver_transaction`. Transient rows for reading only, like `read_by_token_hash`'s.
+    """
+    row = await driver.fetchrow(_STATUS_READ, token_hash)
+    if row is None:
+        return None
+    found, sessions = row[0], row[1]
+    booking = Booking(**{key: found[name] for key, name in _COLUMNS})
+    return booking, [
+        BookingSession(**{key: each[name] for key, name in _SESSION_COLUMNS})
+        for each in sessions or ()
+    ]
+
+
 class BookingRepository:
     """Reads and writes bookings and their audit rows inside the caller's transaction."""
 

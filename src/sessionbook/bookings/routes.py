@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
+from starlette.responses import Response
 
 from sessionbook.bookings.models import BookingStatus, PaymentStatus
 from sessionbook.bookings.schemas import (
@@ -15,8 +16,14 @@ from sessionbook.bookings.schemas import (
     SessionOut,
 )
 from sessionbook.bookings.service import BookingService, BookingStatusView
+from sessionbook.core.api_models import json_response
 from sessionbook.core.db import utcnow
-from sessionbook.http.deps import BadTokenGuardDep, TokenDep, rate_limited, service
+from sessionbook.http.deps import (
+    TokenRead,
+    rate_limited,
+    service,
+    token_read,
+)
 from sessionbook.http.language import RequestLocaleDep
 
 router = APIRouter(prefix="/functions/v1")
@@ -44,12 +51,13 @@ async def booking_create(
     )
 
 
-@router.get("/booking-status", dependencies=[Depends(rate_limited("status"))])
-async def booking_status(
-    token: TokenDep, bookings: BookingsDep, guard: BadTokenGuardDep
-) -> BookingStatusResponse:
-    view = await guard.run(lambda: bookings.status_of(token))
-    return status_response(view, bookings.clock())
+StatusReadDep = Annotated[TokenRead, Depends(token_read("status"))]
+
+
+@router.get("/booking-status", response_model=BookingStatusResponse)
+async def booking_status(read: StatusReadDep, bookings: BookingsDep) -> Response:
+    view = await read.guard.run(lambda: bookings.status_of(read.token))
+    return json_response(status_response(view, bookings.clock()))
 
 
 def status_response(view: BookingStatusView, now: datetime | None = None) -> BookingStatusResponse:

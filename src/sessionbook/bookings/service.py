@@ -17,11 +17,7 @@ from sessionbook.bookings.ports import (
     PaymentLinkFailed,
     StalePaymentRefresher,
 )
-from sessionbook.bookings.repository import (
-    BookingRepository,
-    read_by_token_hash,
-    read_live_sessions,
-)
+from sessionbook.bookings.repository import BookingRepository, read_status
 from sessionbook.bookings.schemas import CreateBookingRequest
 from sessionbook.bookings.sessions import (
     live_sessions,
@@ -200,8 +196,9 @@ class BookingService:
         token_hash = hash_token(token)
         actor = Actor.customer(token_hash)
         # The common case, a read that changes nothing, takes a light read path first: on
-        # PostgreSQL without the ORM (most of booking-status's cost), on SQLite without the
-        # write lock (bench/RESULTS.md). A booking due to expire takes the locked path below.
+        # PostgreSQL one statement without the ORM (most of booking-status's cost), on SQLite
+        # without the write lock (bench/RESULTS.md). A booking due to expire takes the locked
+        # path below.
         found: Booking | None
         sessions: list[BookingSession] = []
         if self.database.is_sqlite:
@@ -211,10 +208,15 @@ class BookingService:
                 if found is not None and with_sessions:
                     sessions = await repository.sessions_of(found.id)
         else:
-            async with self.database.driver_transaction(actor) as driver:
-                found = await read_by_token_hash(driver, token_hash)
-                if found is not None and with_sessions:
-                    sessions = await read_live_sessions(driver, found.id)
+            # One round trip: the function takes the customer role and token hash itself.
+            read = await self.database.single_statement(
+                lambda driver: read_status(driver, token_hash)
+            )
+            found = None
+            if read is not None:
+                found, read_sessions = read
+                if with_sessions:
+                    sessions = read_sessions
         if found is None or not hashes_match(found.token_hash, token):
             raise BookingNotFound()
         if expiry_due(found, self.clock()):

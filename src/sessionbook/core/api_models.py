@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, PlainSerializer
 from pydantic.alias_generators import to_camel
+from starlette.responses import Response
 
 
 def format_utc(moment: datetime) -> str:
@@ -40,6 +41,16 @@ class ResponseModel(BaseModel):
 
     def to_wire(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)
+
+    def to_json_bytes(self) -> bytes:
+        """The wire JSON straight from pydantic-core's serializer (compact, UTF-8)."""
+        return self.__pydantic_serializer__.to_json(self, by_alias=True)
+
+
+def json_response(model: ResponseModel, status_code: int = 200) -> Response:
+    """A route's answer already serialised: FastAPI neither validates it again against the
+    response model nor walks it through `jsonable_encoder` and `json.dumps`."""
+    return Response(model.to_json_bytes(), status_code=status_code, media_type="application/json")
 
 
 def has_control_characters(value: str, *, allow_newlines: bool = False) -> bool:

@@ -2,28 +2,35 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import enum
+import json
 import re
 import socket
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
-from sqlalchemy import DateTime, MetaData, event, text
+from sqlalchemy import DateTime, MetaData, Table, TextClause, bindparam, event, text
 from sqlalchemy import exc as sa_errors
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql import FromClause
 from sqlalchemy.types import TypeDecorator
+
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -64,6 +71,33 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def insert_unless_present(
+    table: FromClause,
+    columns: tuple[str, ...],
+    *,
+    key: tuple[str, ...],
+    returning: str | None = None,
+) -> TextClause:
+    """`INSERT ... ON CONFLICT (key) DO NOTHING`, one statement for PostgreSQL and SQLite alike.
+
+    SQLAlchemy's dialect inserts (`postgresql.insert(...).on_conflict_do_nothing`) have no
+    cache key, so every execution compiled them anew; a text statement with typed parameters
+    (each column's own type, so JSON and UTC times bind as the ORM binds them) is compiled
+    once per dialect and then taken from the engine's compiled cache.
+    """
+    if not isinstance(table, Table):
+        raise TypeError("rows are inserted into a table")
+    names = ", ".join(columns)
+    values = ", ".join(f":{name}" for name in columns)
+    sql = (
+        f"INSERT INTO {table.name} ({names}) VALUES ({values}) "  # noqa: S608 - names from the table
+        f"ON CONFLICT ({', '.join(key)}) DO NOTHING"
+    )
+    if returning is not None:
+        sql += f" RETURNING {table.c[returning].name}"
+    return text(sql).bindparams(*(bindparam(name, type_=table.c[name].type) for name in columns))
 
 
 # PostgreSQL's SQLSTATE classes and codes that say the server or the link to it is gone:
@@ -151,12 +185,6 @@ SERVICE = Actor(Role.SERVICE)
 ADMIN = Actor(Role.ADMIN)
 
 
-_SET_ROLE = text("SELECT set_config('role', :role, true)")
-_SET_ROLE_AND_TOKEN = text(
-    "SELECT set_config('role', :role, true), set_config('sessionbook.token_hash', :hash, true)"
-)
-
-
 # Execution option of `Database.sqlite_read_transaction`: BEGIN without IMMEDIATE.
 _DEFERRED_BEGIN = "sessionbook_deferred_begin"
 _TOKEN_HASH_SHAPE = re.compile(r"[0-9a-f]{64}")
@@ -172,6 +200,25 @@ def _begin_as(actor: Actor) -> str:
     return f"BEGIN; SELECT {settings}"
 
 
+# Keys SQLAlchemy's asyncpg dialect takes from the URL for itself, which asyncpg.connect refuses.
+_SQLALCHEMY_ONLY_ARGUMENTS = (
+    "prepared_statement_cache_size",
+    "prepared_statement_name_func",
+    "async_fallback",
+    "async_creator_fn",
+)
+
+
+# What asyncpg raises on a connection the server closed under it: at once (the socket is
+# gone), or while the termination notice races with the next query (the protocol's state).
+_LOST_CONNECTION = (
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    ConnectionError,
+)
+
+
 class Database:
     """Owns the engine; hands out transactions that carry the caller's role on PostgreSQL."""
 
@@ -180,6 +227,11 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         self.engine: AsyncEngine = _make_engine(url, pool_size=pool_size, echo=echo)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # The same pool; its connections handed out in autocommit (see `_begun`).
+        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._pool_size = pool_size
+        self._lean_pool: Any = None  # asyncpg.Pool, made on first use (inside the event loop)
+        self._lean_pool_lock = asyncio.Lock()
 
     @asynccontextmanager
     async def transaction(self, actor: Actor) -> AsyncIterator[AsyncSession]:
@@ -187,19 +239,72 @@ class Database:
 
         On SQLite every transaction takes the write lock at once (BEGIN IMMEDIATE), which is
         how "lock the row" is spelled there. On PostgreSQL the transaction switches to the
-        actor's role, so row-level security decides what it may see.
+        actor's role, so row-level security decides what it may see: BEGIN, role and token
+        hash go in one round trip (`_begun`), and the ORM session works inside it.
         """
-        async with self._sessions() as session, session.begin():
-            if not self.is_sqlite:
-                # set_config('role', ..., true) is SET LOCAL ROLE (same membership check), and
-                # one statement for role and token hash saves a round trip on every request.
-                if actor.token_hash is None:
-                    await session.execute(_SET_ROLE, {"role": actor.role.value})
-                else:
-                    await session.execute(
-                        _SET_ROLE_AND_TOKEN, {"role": actor.role.value, "hash": actor.token_hash}
-                    )
+        if self.is_sqlite:
+            async with self._sessions() as session, session.begin():
+                yield session
+            return
+        async with (
+            self._begun(actor) as (connection, _driver),
+            self._sessions(bind=connection) as session,
+            session.begin(),
+        ):
             yield session
+
+    @asynccontextmanager
+    async def _begun(self, actor: Actor) -> AsyncIterator[tuple[AsyncConnection, Any]]:
+        """PostgreSQL: a pooled connection inside BEGIN with the actor's settings, ended by us.
+
+        SQLAlchemy sees the connection in autocommit, so it sends no BEGIN or COMMIT of its own
+        (its asyncpg adapter would spend a round trip on each, and another on setting the
+        role); we send `BEGIN; SELECT set_config(...)` as one simple query, then COMMIT or
+        ROLLBACK. That first query is also the liveness check the pool's pre-ping was (three
+        round trips on asyncpg): a connection the server closed fails it before anything was
+        done, so it is discarded and the next one tried. A connection whose state is unknown
+        after a failure later on is discarded, never pooled again.
+        """
+        begin = _begin_as(actor)
+        connection, driver = await self._connected_with(begin)
+        settled = False
+        try:
+            try:
+                yield connection, driver
+            except BaseException:
+                await driver.execute("ROLLBACK")
+                settled = True
+                raise
+            await driver.execute("COMMIT")
+            settled = True
+        finally:
+            if not settled:
+                await connection.invalidate()
+            await connection.close()
+
+    async def _connected_with(self, first: str) -> tuple[AsyncConnection, Any]:
+        """A pooled connection in autocommit on which `first` ran; closed ones are replaced.
+
+        Every pooled connection may have been closed by the server (a restart): one more try
+        than the pool holds reaches a fresh one.
+        """
+        for attempt in range(self._pool_size + 1):
+            connection = await self._autocommit.connect()
+            try:
+                driver: Any = (await connection.get_raw_connection()).driver_connection
+                await driver.execute(first)
+            except _LOST_CONNECTION:
+                await connection.invalidate()
+                await connection.close()
+                if attempt == self._pool_size:
+                    raise
+                continue
+            except BaseException:
+                await connection.invalidate()
+                await connection.close()
+                raise
+            return connection, driver
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     @asynccontextmanager
     async def sqlite_read_transaction(self) -> AsyncIterator[AsyncSession]:
@@ -222,37 +327,97 @@ class Database:
     async def driver_transaction(self, actor: Actor) -> AsyncIterator[Any]:
         """PostgreSQL only: a transaction as `transaction` gives, on the bare asyncpg connection.
 
-        For the hottest read (a booking by its token): the ORM session and its async adaption
-        cost several times the query itself, and BEGIN with the role and token settings goes in
-        one round trip here, so a read takes three (BEGIN+settings, the query, COMMIT).
-        A connection whose state is unknown after a failure is discarded, never pooled again.
+        For reads where the ORM session and its async adaption would cost several times the
+        query itself: BEGIN+settings, the queries, COMMIT.
         """
         if self.is_sqlite:
             raise RuntimeError("driver transactions are for PostgreSQL")
-        begin = _begin_as(actor)
-        async with self.engine.connect() as connection:
-            driver: Any = (await connection.get_raw_connection()).driver_connection
-            settled = False
-            try:
-                await driver.execute(begin)
+        async with self._begun(actor) as (_connection, driver):
+            yield driver
+
+    async def single_statement(self, call: Callable[[Any], Awaitable[T]]) -> T:
+        """PostgreSQL only: `call(connection)` on a bare asyncpg connection in autocommit.
+
+        For one statement that takes its role itself (a function such as
+        `sessionbook_booking_status`, migration 0015): it is its own transaction, so it costs
+        one round trip, and the role and settings it takes end with it. The connection comes
+        from a small asyncpg pool of its own, which neither pings on checkout nor resets on
+        return (both round trips): a connection found closed by the call is replaced and the
+        call made again, which is safe for the reads this is for. The login role itself can
+        read nothing (it is NOINHERIT and owns nothing), so a statement here that does not
+        take a role fails closed.
+        """
+        if self.is_sqlite:
+            raise RuntimeError("single statements with their own role are for PostgreSQL")
+        pool = self._lean_pool or await self._open_lean_pool()
+        # Every pooled connection may have been closed by the server (a restart): one more try
+        # than there are connections reaches a fresh one.
+        for _ in range(self._pool_size):
+            async with pool.acquire() as connection:
                 try:
-                    yield driver
-                except BaseException:
-                    await driver.execute("ROLLBACK")
-                    settled = True
-                    raise
-                await driver.execute("COMMIT")
-                settled = True
-            finally:
-                if not settled:
-                    await connection.invalidate()
+                    return await call(connection)
+                except _LOST_CONNECTION:
+                    # Whatever state it is in, this connection is not handed out again.
+                    with contextlib.suppress(asyncpg.InterfaceError):
+                        connection.terminate()
+        async with pool.acquire() as connection:
+            return await call(connection)
+
+    async def _open_lean_pool(self) -> Any:
+        async with self._lean_pool_lock:
+            if self._lean_pool is None:
+                _, arguments = self.engine.dialect.create_connect_args(self.engine.url)
+                for name in _SQLALCHEMY_ONLY_ARGUMENTS:
+                    arguments.pop(name, None)
+                self._lean_pool = await asyncpg.create_pool(
+                    min_size=0,
+                    max_size=self._pool_size,
+                    init=_decode_json,
+                    reset=_keep_as_is,
+                    **arguments,
+                )
+            return self._lean_pool
 
     async def ping(self) -> None:
-        async with self.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+        if self.is_sqlite:
+            async with self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+            return
+        connection, _ = await self._connected_with("SELECT 1")
+        await connection.close()
 
     async def dispose(self) -> None:
+        if self._lean_pool is not None:
+            pool, self._lean_pool = self._lean_pool, None
+            await pool.close()
         await self.engine.dispose()
+
+
+async def _decode_json(connection: Any) -> None:
+    """JSON and JSONB values as Python objects, as SQLAlchemy's connections give them.
+
+    In binary format, as inside a row value (a composite) every field must be: JSONB's binary
+    form is a version byte (1) before the text.
+    """
+    await connection.set_type_codec(
+        "json",
+        encoder=lambda value: json.dumps(value).encode(),
+        decoder=lambda data: json.loads(data),
+        schema="pg_catalog",
+        format="binary",
+    )
+    await connection.set_type_codec(
+        "jsonb",
+        encoder=lambda value: b"\x01" + json.dumps(value).encode(),
+        decoder=lambda data: json.loads(data[1:]),
+        schema="pg_catalog",
+        format="binary",
+    )
+
+
+async def _keep_as_is(_connection: Any) -> None:
+    """The lean pool's reset: nothing to undo after an autocommit statement (asyncpg itself
+    still rolls back a transaction left open), so no RESET ALL round trip."""
 
 
 def _make_engine(url: str, *, pool_size: int, echo: bool) -> AsyncEngine:
@@ -266,9 +431,6 @@ def _make_engine(url: str, *, pool_size: int, echo: bool) -> AsyncEngine:
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_timeout=10,
-        # A ping on every checkout: asyncpg may not yet have noticed that the server closed a
-        # socket a moment ago (pg_terminate_backend, a restart), and only asking is sure.
-        pool_pre_ping=True,
     )
     return engine
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, TypeVar, cast
 
 from fastapi import Depends, FastAPI, Request
@@ -69,6 +70,10 @@ def rate_limited(
 
 async def presented_token(request: Request) -> str:
     """The booking token from the X-Booking-Token header (preferred) or the `token` query."""
+    return _presented_token(request)
+
+
+def _presented_token(request: Request) -> str:
     token = request.headers.get(TOKEN_HEADER)
     if token is None:
         token = request.query_params.get("token")
@@ -119,3 +124,36 @@ async def bad_token_guard(
 
 
 BadTokenGuardDep = Annotated[BadTokenGuard, Depends(bad_token_guard)]
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRead:
+    """What a read by booking token needs: the token, and the guard to look it up under."""
+
+    token: str
+    guard: BadTokenGuard
+
+
+def token_read(name: str) -> Callable[[Request], Awaitable[TokenRead]]:
+    """One flat dependency for the hottest routes: the `name` rate limit, then the token, then
+    the bad-token guard, in the order the separate dependencies above apply them.
+
+    The same checks as `rate_limited(name)` + `TokenDep` + `BadTokenGuardDep`, without the
+    nested dependency graph FastAPI solves anew on every request (a large share of a
+    booking-status request's CPU, bench/RESULTS.md).
+    """
+    limit = LIMITS[name]
+
+    async def read(request: Request) -> TokenRead:
+        registry = request.app.state.service_registry
+        settings = cast(Settings, registry[Settings])
+        limits = cast(LimitStore, registry[LimitStore])
+        address = client_address(request, settings.trusted_proxy_list)
+        if settings.rate_limits_enabled:
+            retry_after = await limits.hit(f"{name}:{address}", limit)
+            if retry_after is not None:
+                raise RateLimited(retry_after=retry_after)
+        return TokenRead(_presented_token(request), BadTokenGuard(settings, limits, address))
+
+    read.__name__ = f"token_read_{name}"
+    return read

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
 import structlog
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sessionbook.core.logs import redact_query_string
@@ -18,6 +18,7 @@ MAX_BODY_BYTES = 64 * 1024
 API_PREFIX = "/functions/v1/"
 
 access_log = structlog.get_logger("sessionbook.access")
+_access_logger = logging.getLogger("sessionbook.access")
 
 PAGE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -25,6 +26,13 @@ PAGE_CSP = (
     "base-uri 'none'; object-src 'none'"
 )
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
+API_CSP_RAW = API_CSP.encode("latin-1")
+_ALWAYS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+)
+_NO_STORE_PREFIXES = (API_PREFIX, "/book", "/admin")
 
 
 class BodyLimitMiddleware:
@@ -48,6 +56,8 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         max_bytes = self.upload_limits.get(scope["path"], self.max_bytes)
+        declared = -1  # no Content-Length
+        chunked = False
         for name, value in scope["headers"]:
             if name == b"content-length":
                 try:
@@ -57,6 +67,13 @@ class BodyLimitMiddleware:
                 if declared > max_bytes:
                     await _send_too_large(send, max_bytes)
                     return
+            elif name == b"transfer-encoding":
+                chunked = True
+        if declared <= 0 and not chunked and scope["method"] in ("GET", "HEAD"):
+            # HTTP/1.1 framing: no length and no chunking means no body at all, and a GET
+            # route reads none: nothing to count, so no buffering pass on the hottest reads.
+            await self.app(scope, receive, send)
+            return
         # Read the whole body first (it is small by definition), so the limit holds even for
         # chunked uploads without a Content-Length, whatever the framework does with errors.
         chunks: list[bytes] = []
@@ -132,28 +149,34 @@ class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp, *, form_targets: str = "") -> None:
         self.app = app
         self.page_csp = PAGE_CSP.format(form_targets=form_targets).replace("  ", " ")
+        self.page_csp_raw = self.page_csp.encode("latin-1")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
+        page_csp = self.page_csp_raw
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers.setdefault("X-Content-Type-Options", "nosniff")
-                headers.setdefault("Referrer-Policy", "no-referrer")
-                headers.setdefault("X-Frame-Options", "DENY")
-                content_type = headers.get("content-type", "")
-                if content_type.startswith("text/html"):
-                    headers.setdefault("Content-Security-Policy", self.page_csp)
-                else:
-                    headers.setdefault("Content-Security-Policy", API_CSP)
+                # The raw list (ASGI header names are lowercase bytes): one pass to see what is
+                # there, then appends, instead of a search through the list per header.
+                headers: list[tuple[bytes, bytes]] = message.setdefault("headers", [])
+                present: dict[bytes, bytes] = {}
+                for name, value in headers:
+                    present.setdefault(name, value)
+                for name, value in _ALWAYS:
+                    if name not in present:
+                        headers.append((name, value))
+                if b"content-security-policy" not in present:
+                    html = present.get(b"content-type", b"").startswith(b"text/html")
+                    headers.append((b"content-security-policy", page_csp if html else API_CSP_RAW))
                 # Only a route that declared its answer public (the package list) may be kept.
-                public = headers.get("cache-control", "").startswith("public")
-                if path.startswith((API_PREFIX, "/book", "/admin")) and not public:
-                    headers["Cache-Control"] = "no-store"
+                public = present.get(b"cache-control", b"").startswith(b"public")
+                if path.startswith(_NO_STORE_PREFIXES) and not public:
+                    headers[:] = [(n, v) for n, v in headers if n != b"cache-control"]
+                    headers.append((b"cache-control", b"no-store"))
             await send(message)
 
         await self.app(scope, receive, with_headers)
@@ -171,28 +194,35 @@ class RequestLogMiddleware:
             return
         request_id = _incoming_request_id(scope) or uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        raw_id = request_id.encode("latin-1")
         started = time.perf_counter()
         status_holder: dict[str, Any] = {"status": 500}
 
         async def capture(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
-                MutableHeaders(scope=message)["X-Request-Id"] = request_id
+                headers: list[tuple[bytes, bytes]] = message.setdefault("headers", [])
+                if any(name == b"x-request-id" for name, _ in headers):
+                    headers[:] = [(n, v) for n, v in headers if n != b"x-request-id"]
+                headers.append((b"x-request-id", raw_id))
             await send(message)
 
         with structlog.contextvars.bound_contextvars(request_id=request_id):
             try:
                 await self.app(scope, receive, capture)
             finally:
-                query = redact_query_string(scope.get("query_string", b"").decode("latin-1"))
-                access_log.info(
-                    "http_request",
-                    method=scope["method"],
-                    path=scope["path"],
-                    query=query or None,
-                    status=status_holder["status"],
-                    duration_ms=round((time.perf_counter() - started) * 1000, 2),
-                )
+                # At LOG_LEVEL=warning (production's usual level) the line would be dropped
+                # anyway: skip redacting and formatting it (the standard logger caches this).
+                if _access_logger.isEnabledFor(logging.INFO):
+                    query = redact_query_string(scope.get("query_string", b"").decode("latin-1"))
+                    access_log.info(
+                        "http_request",
+                        method=scope["method"],
+                        path=scope["path"],
+                        query=query or None,
+                        status=status_holder["status"],
+                        duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                    )
 
 
 def _incoming_request_id(scope: Scope) -> str | None:

@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessionbook.bookings.models import (
@@ -25,7 +24,7 @@ from sessionbook.bookings.models import (
     SessionState,
     where_rows,
 )
-from sessionbook.core.db import utcnow
+from sessionbook.core.db import insert_unless_present, utcnow
 from sessionbook.core.wakeup import Wakeup
 from sessionbook.notifications.messages import (
     BOOKING_CONFIRMED,
@@ -36,6 +35,22 @@ from sessionbook.notifications.messages import (
     SESSIONS_LAPSING,
 )
 from sessionbook.notifications.models import OutboxMessage
+
+_ENQUEUE = insert_unless_present(
+    OutboxMessage.__table__,
+    (
+        "booking_id",
+        "kind",
+        "dedupe_key",
+        "payload",
+        "state",
+        "attempts",
+        "created_at",
+        "next_attempt_at",
+    ),
+    key=("dedupe_key",),
+    returning="id",
+)
 
 
 async def enqueue(
@@ -59,20 +74,7 @@ async def enqueue(
         "created_at": at,
         "next_attempt_at": at,
     }
-    insert = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
-    statement = (
-        insert(OutboxMessage)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(OutboxMessage.id)
-    )
-    return (await session.execute(statement)).scalar_one_or_none() is not None
-
-
-def _dialect(session: AsyncSession) -> str:
-    bind = session.bind
-    assert bind is not None, "sessions of sessionbook.core.db.Database are bound to its engine"
-    return bind.dialect.name
+    return (await session.execute(_ENQUEUE, values)).scalar_one_or_none() is not None
 
 
 async def enqueue_payment_received(session: AsyncSession, booking: Booking) -> bool:

@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, case, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -25,10 +24,18 @@ from sessionbook.bookings.models import (
     PaymentStatus,
     where_rows,
 )
+from sessionbook.core.db import insert_unless_present
 from sessionbook.payments.models import WEBHOOK_OPEN, PaymentRefund, WebhookEvent
 
 UNSETTLED_REFUND_STATES = ("requested", "received", "accepted")
 OPEN_PAYMENT_STATES = (PaymentStatus.PENDING.value, PaymentStatus.FAILED.value)
+
+
+_INSERT_EVENT = insert_unless_present(
+    WebhookEvent.__table__,
+    ("provider", "event_id", "event_type", "payload", "state", "attempts", "received_at"),
+    key=("provider", "event_id"),
+)
 
 
 class PaymentRepository:
@@ -63,21 +70,15 @@ class PaymentRepository:
             "attempts": 0,
             "received_at": at,
         }
-        dialect = self.session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = (
-            insert(WebhookEvent)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["provider", "event_id"])
-        )
-        await self.session.execute(statement)
+        await self.session.execute(_INSERT_EVENT, values)
 
     async def claim_delivered_event(
         self, *, provider: str, event_id: str, now: datetime, lease_until: datetime
-    ) -> int | None:
+    ) -> tuple[int, int] | None:
         """Take a delivered event for processing, unless it is done or in someone's hands.
 
         A failed event is taken whatever its retry time: a redelivery is a fresh trigger.
+        Returns the row's id and its attempts counted so far (this one included).
         """
         statement = (
             update(WebhookEvent)
@@ -100,10 +101,11 @@ class PaymentRepository:
                 next_attempt_at=lease_until,
                 attempts=WebhookEvent.attempts + 1,
             )
-            .returning(WebhookEvent.id)
+            .returning(WebhookEvent.id, WebhookEvent.attempts)
+            .execution_options(synchronize_session=False)
         )
-        claimed: int | None = (await self.session.execute(statement)).scalar_one_or_none()
-        return claimed
+        row = (await self.session.execute(statement)).one_or_none()
+        return None if row is None else (row[0], row[1])
 
     async def claim_due_events(
         self,
@@ -178,6 +180,9 @@ class PaymentRepository:
                 next_attempt_at=next_attempt_at,
                 processed_at=at if state in ("processed", "ignored") else None,
             )
+            # No event row is loaded in these sessions: nothing to bring in line, so no
+            # evaluator compiled from the WHERE clause on every call.
+            .execution_options(synchronize_session=False)
         )
 
     # -- payment checks on bookings ------------------------------------------------------

@@ -127,18 +127,20 @@ class PaymentService:
                 payload=event.payload,
                 at=now,
             )
-            row_id = await repository.claim_delivered_event(
+            claimed = await repository.claim_delivered_event(
                 provider=webhook.PROVIDER,
                 event_id=event.id,
                 now=now,
                 lease_until=now + self.webhook_lease,
             )
-        if row_id is None:
+        if claimed is None:
             # Processed already, or in another worker's hands right now: either way it is
             # stored, and the sweep finishes it should that worker fail.
             log.info("webhook_repeat", event_id=event.id, event_name=event.name)
             return WebhookReceipt(event.id, "repeat")
-        return WebhookReceipt(event.id, await self.process_stored_event(row_id))
+        row_id, attempts = claimed
+        # The event in hand is the one just stored: no transaction to read it back.
+        return WebhookReceipt(event.id, await self._process_claimed(row_id, event, attempts))
 
     async def _recheck_soon(self, raw_body: bytes) -> None:
         """After an authentic but stale delivery: its booking goes first in the next sweep.
@@ -174,6 +176,9 @@ class PaymentService:
             assert row is not None
             event = IncomingEvent(row.event_id, row.event_type, dict(row.payload))
             attempts = row.attempts
+        return await self._process_claimed(row_id, event, attempts)
+
+    async def _process_claimed(self, row_id: int, event: IncomingEvent, attempts: int) -> str:
         try:
             outcome = await self._handle(event)
         except PaymentProviderUnavailable as exc:
