@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import re
 import socket
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -157,6 +159,14 @@ _SET_ROLE_AND_TOKEN = text(
 )
 
 
+# How long a SQLite writer waits in SQLite's busy handler for another process's writer (each
+# process lets one writer at a time at the file, `_WriterQueue`) before it fails with "database
+# is locked". Chosen from the sweep in bench/RESULTS.md ("SQLite under concurrent writers").
+SQLITE_BUSY_TIMEOUT_MS = 5000
+# How long a writer waits for its turn among this process's writers: as long as a writer could
+# wait in SQLite's busy handler before writers were queued, so none fails sooner than it did.
+SQLITE_QUEUE_TIMEOUT_SECONDS = 30.0
+
 # Execution option of `Database.sqlite_read_transaction`: BEGIN without IMMEDIATE.
 _DEFERRED_BEGIN = "sessionbook_deferred_begin"
 _TOKEN_HASH_SHAPE = re.compile(r"[0-9a-f]{64}")
@@ -172,33 +182,106 @@ def _begin_as(actor: Actor) -> str:
     return f"BEGIN; SELECT {settings}"
 
 
+# Set while the current task (and the tasks it starts) is inside a SQLite write transaction
+# of this process, so a transaction begun inside another never queues behind itself.
+_IN_SQLITE_WRITE: ContextVar[bool] = ContextVar("sessionbook_in_sqlite_write", default=False)
+
+
+class _WriterQueue:
+    """SQLite writers of one process, one at a time, in arrival order.
+
+    SQLite has one write lock per file. Writers that meet it held wait in SQLite's busy
+    handler, which sleeps 1 to 100 ms between tries and lets whoever tries at the right moment
+    in first: 16 concurrent creates took 1.2 to 2.4 s at p99 that way. Queued here, a writer
+    waits only for the ones before it and begins the moment the last one commits. Other worker
+    processes on the same file are still met in SQLite's busy handler, at most one writer each.
+
+    Waiting here is bounded (`SQLITE_QUEUE_TIMEOUT_SECONDS`) and ends the way SQLite's own
+    wait ends, with "database is locked", so a writer fails no sooner and no later than before.
+    """
+
+    def __init__(self, timeout_seconds: float) -> None:
+        self._timeout = timeout_seconds
+        # asyncio locks belong to one event loop; tests and the CLI run several in turn.
+        self._locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
+
+    def _lock(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        lock = self._locks.get(loop)
+        if lock is None:
+            self._locks = {
+                known: held for known, held in self._locks.items() if not known.is_closed()
+            }
+            lock = self._locks[loop] = asyncio.Lock()
+        return lock
+
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        if _IN_SQLITE_WRITE.get():
+            # Begun inside a write transaction of this task: it meets the outer one's lock in
+            # SQLite's busy handler, as before, instead of waiting here for itself forever.
+            yield
+            return
+        lock = self._lock()
+        if lock.locked():
+            try:
+                await asyncio.wait_for(lock.acquire(), self._timeout)
+            except TimeoutError:
+                raise sqlite3.OperationalError("database is locked") from None
+        else:
+            await lock.acquire()  # free: taken at once, without a timer
+        marker = _IN_SQLITE_WRITE.set(True)
+        try:
+            yield
+        finally:
+            _IN_SQLITE_WRITE.reset(marker)
+            lock.release()
+
+
 class Database:
     """Owns the engine; hands out transactions that carry the caller's role on PostgreSQL."""
 
-    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        echo: bool = False,
+        sqlite_busy_timeout_ms: int | None = None,
+    ) -> None:
+        busy_timeout_ms = (
+            SQLITE_BUSY_TIMEOUT_MS if sqlite_busy_timeout_ms is None else sqlite_busy_timeout_ms
+        )
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        self.engine: AsyncEngine = _make_engine(url, pool_size=pool_size, echo=echo)
+        self.engine: AsyncEngine = _make_engine(
+            url, pool_size=pool_size, echo=echo, busy_timeout_ms=busy_timeout_ms
+        )
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._writers = _WriterQueue(SQLITE_QUEUE_TIMEOUT_SECONDS)
 
     @asynccontextmanager
     async def transaction(self, actor: Actor) -> AsyncIterator[AsyncSession]:
         """One unit of work: commits when the block ends, rolls back when it raises.
 
         On SQLite every transaction takes the write lock at once (BEGIN IMMEDIATE), which is
-        how "lock the row" is spelled there. On PostgreSQL the transaction switches to the
-        actor's role, so row-level security decides what it may see.
+        how "lock the row" is spelled there, after its turn among this process's writers
+        (`_WriterQueue`). On PostgreSQL the transaction switches to the actor's role, so
+        row-level security decides what it may see.
         """
+        if self.is_sqlite:
+            async with self._writers.turn(), self._sessions() as session, session.begin():
+                yield session
+            return
         async with self._sessions() as session, session.begin():
-            if not self.is_sqlite:
-                # set_config('role', ..., true) is SET LOCAL ROLE (same membership check), and
-                # one statement for role and token hash saves a round trip on every request.
-                if actor.token_hash is None:
-                    await session.execute(_SET_ROLE, {"role": actor.role.value})
-                else:
-                    await session.execute(
-                        _SET_ROLE_AND_TOKEN, {"role": actor.role.value, "hash": actor.token_hash}
-                    )
+            # set_config('role', ..., true) is SET LOCAL ROLE (same membership check), and
+            # one statement for role and token hash saves a round trip on every request.
+            if actor.token_hash is None:
+                await session.execute(_SET_ROLE, {"role": actor.role.value})
+            else:
+                await session.execute(
+                    _SET_ROLE_AND_TOKEN, {"role": actor.role.value, "hash": actor.token_hash}
+                )
             yield session
 
     @asynccontextmanager
@@ -255,10 +338,12 @@ class Database:
         await self.engine.dispose()
 
 
-def _make_engine(url: str, *, pool_size: int, echo: bool) -> AsyncEngine:
+def _make_engine(url: str, *, pool_size: int, echo: bool, busy_timeout_ms: int) -> AsyncEngine:
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
-        _configure_sqlite(engine)
+        engine = create_async_engine(
+            url, echo=echo, connect_args={"timeout": busy_timeout_ms / 1000}
+        )
+        _configure_sqlite(engine, busy_timeout_ms)
         return engine
     engine = create_async_engine(
         url,
@@ -273,15 +358,21 @@ def _make_engine(url: str, *, pool_size: int, echo: bool) -> AsyncEngine:
     return engine
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
-    """Let SQLAlchemy, not the sqlite3 module, begin transactions, and begin them IMMEDIATE."""
+def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
+    """Let SQLAlchemy, not the sqlite3 module, begin transactions, and begin them IMMEDIATE.
+
+    WAL lets readers read while a writer writes. synchronous=NORMAL syncs the WAL at each
+    checkpoint instead of at each commit: a committed transaction survives the process
+    crashing (the WAL is in the operating system's hands once written), and the file is never
+    corrupted; only an operating-system crash or power loss can take back the last commits.
+    """
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
