@@ -264,6 +264,14 @@ async def run_extras(
     if not await redis_available(redis):
         log(f"Redis is not reachable at {redis}: scaling without REDIS_URL")
         redis = None
+    two_workers = {
+        row.scenario: row
+        for row in plan.rows
+        if row.backend == "postgres"
+        and row.workers == 2
+        and row.clients == plan.scaling_clients
+        and row.scenario in ("status", "create")
+    }
     for limits_on in plan.scaling_limits:
         if limits_on and redis is None:
             continue
@@ -277,6 +285,7 @@ async def run_extras(
             limits_on=limits_on,
             redis=redis,
             log=log,
+            two_workers=two_workers if not plan.detailed else None,
         )
 
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, replace
 
 from bench.client import Answer, Connection
 from bench.load import LoadResult, RequestMaker, run_load
@@ -177,26 +177,6 @@ def limit_settings(limits_on: bool, redis: str | None) -> dict[str, str]:
     return settings
 
 
-@contextmanager
-def _servers(
-    database_url: str,
-    standins: StandIns,
-    count: int,
-    workers: int,
-    pool_size: int | None,
-    extra: dict[str, str],
-) -> Iterator[list[Stack]]:
-    with ExitStack() as stack:
-        yield [
-            stack.enter_context(
-                running_server(
-                    database_url, standins, workers=workers, pool_size=pool_size, extra=extra
-                )
-            )
-            for _ in range(count)
-        ]
-
-
 async def measure_scaling(
     database_url: str,
     standins: StandIns,
@@ -208,26 +188,50 @@ async def measure_scaling(
     limits_on: bool,
     redis: str | None,
     log: Callable[[str], None],
+    two_workers: dict[str, Row] | None = None,
 ) -> list[Row]:
-    """Status and create at `clients`: 1 server x 1 worker, 2 servers x 1, 1 server x 2."""
+    """Status and create at `clients`: 1 server x 1 worker, 2 servers x 1, 1 server x 2.
+
+    The second server joins the first (one start, not two); `two_workers` are figures already
+    measured on this database with one 2-worker server at `clients`, used instead of starting
+    that server again (what `make bench` does, to stay within its time).
+    """
     extra = limit_settings(limits_on, redis)
     label = "limits on" if limits_on else "limits off"
-    shapes = [("1 server x1", 1, 1), ("2 servers x1", 2, 1), ("1 server x2", 1, 2)]
     rows: list[Row] = []
     first: dict[str, Row] = {}
-    for shape, count, workers in shapes:
-        with _servers(database_url, standins, count, workers, pool_size, extra) as stacks:
-            for scenario in _scaling_scenarios(status_tokens):
-                measured = await measure_split(
-                    scenario, stacks, clients, bounds, forwarded=limits_on
-                )
-                row = row_of("postgres", workers, f"{scenario.name}, {shape}", clients, measured)
-                base = first.setdefault(scenario.name, row)
-                if row is not base and base.throughput:
-                    _add_note(row, f"x{row.throughput / base.throughput:.2f} of 1 server x1")
-                _add_note(row, label)
-                rows.append(row)
-                log(f"scaling {row.scenario} c={clients} ({label}): {row.summary()}")
+
+    def record(row: Row) -> None:
+        name = row.scenario.split(",", 1)[0]
+        base = first.setdefault(name, row)
+        if row is not base and base.throughput:
+            _add_note(row, f"x{row.throughput / base.throughput:.2f} of 1 server x1")
+        _add_note(row, label)
+        rows.append(row)
+        log(f"scaling {row.scenario} c={clients} ({label}): {row.summary()}")
+
+    async def measure_on(stacks: list[Stack], shape: str, workers: int) -> None:
+        for scenario in _scaling_scenarios(status_tokens):
+            measured = await measure_split(scenario, stacks, clients, bounds, forwarded=limits_on)
+            record(row_of("postgres", workers, f"{scenario.name}, {shape}", clients, measured))
+
+    def server(workers: int) -> AbstractContextManager[Stack]:
+        return running_server(
+            database_url, standins, workers=workers, pool_size=pool_size, extra=extra
+        )
+
+    with server(1) as one:
+        await measure_on([one], "1 server x1", 1)
+        with server(1) as other:
+            await measure_on([one, other], "2 servers x1", 1)
+    if two_workers and not limits_on:
+        for name, known in two_workers.items():
+            copied = replace(known, scenario=f"{name}, 1 server x2", note="")
+            record(copied)
+            _add_note(copied, "the matrix run above")
+        return rows
+    with server(2) as both:
+        await measure_on([both], "1 server x2", 2)
     return rows
 
 
