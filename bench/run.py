@@ -70,6 +70,8 @@ class Plan:
     scaling_limits: tuple[bool, ...] = (False,)
     # SQLite create at 16 clients with each of these worker counts.
     sqlite_writer_workers: list[int] = field(default_factory=list)
+    # The worker counts of SQLite's matrix, when not `workers`.
+    sqlite_workers: list[int] | None = None
     rows: list[Row] = field(default_factory=list)
     baseline_rows: list[Row] = field(default_factory=list)
     extra_rows: list[Row] = field(default_factory=list)
@@ -96,6 +98,7 @@ class Preset:
     scaling_clients: int
     scaling_limits: tuple[bool, ...]
     sqlite_writer_workers: tuple[int, ...]
+    sqlite_workers: tuple[int, ...]
 
 
 SHORT = Preset(
@@ -112,6 +115,9 @@ SHORT = Preset(
     scaling_clients=32,
     scaling_limits=(False,),
     sqlite_writer_workers=(1,),
+    # SQLite as `sessionbook serve` runs it by default (one worker): its create at 16 clients
+    # is then measured on the same server, with no server started for it alone.
+    sqlite_workers=(1,),
 )
 FULL = Preset(
     backends=("postgres", "sqlite"),
@@ -127,6 +133,7 @@ FULL = Preset(
     scaling_clients=32,
     scaling_limits=(False, True),
     sqlite_writer_workers=(1, 2),
+    sqlite_workers=(1, 2),
 )
 
 
@@ -200,6 +207,8 @@ async def run_configuration(database: BenchDatabase, workers: int, plan: Plan) -
             database.app_url, standins, workers=workers, pool_size=plan.pool_size
         ) as stack:
             status_tokens = await run_matrix(backend, workers, stack, plan)
+            if backend == "sqlite" and workers in plan.sqlite_writer_workers:
+                await sqlite_writers(database, standins, workers, plan, stack)
         await run_extras(database, standins, status_tokens, plan)
     if backend == "postgres" and plan.baseline and status_tokens:
         await run_baseline(database, workers, status_tokens, plan)
@@ -242,21 +251,13 @@ async def run_extras(
     database: BenchDatabase, standins: StandIns, status_tokens: list[str], plan: Plan
 ) -> None:
     """Once per backend, on the database and stand-ins the matrix just used."""
-    done = {row.backend for row in plan.extra_rows}
-    if database.backend in done:
-        return
     if database.backend == "sqlite":
+        in_matrix = plan.sqlite_workers or plan.workers
         for workers in plan.sqlite_writer_workers:
-            plan.extra_rows.append(
-                await measure_sqlite_writers(
-                    database.app_url,
-                    standins,
-                    workers=workers,
-                    bounds=plan.bounds,
-                    pool_size=plan.pool_size,
-                    log=log,
-                )
-            )
+            if workers not in in_matrix:  # else measured on the matrix's own server
+                await sqlite_writers(database, standins, workers, plan, None)
+        return
+    if any(row.backend == "postgres" for row in plan.extra_rows):
         return
     if plan.scaling_clients is None or not status_tokens:
         return
@@ -287,6 +288,25 @@ async def run_extras(
             log=log,
             two_workers=two_workers if not plan.detailed else None,
         )
+
+
+async def sqlite_writers(
+    database: BenchDatabase, standins: StandIns, workers: int, plan: Plan, stack: Stack | None
+) -> None:
+    """SQLite create at 16 clients with `workers` workers, once per run."""
+    if any(row.backend == "sqlite" and row.workers == workers for row in plan.extra_rows):
+        return
+    plan.extra_rows.append(
+        await measure_sqlite_writers(
+            database.app_url,
+            standins,
+            workers=workers,
+            bounds=plan.bounds,
+            pool_size=plan.pool_size,
+            log=log,
+            running=stack,
+        )
+    )
 
 
 async def redis_available(url: str | None) -> bool:
@@ -327,7 +347,8 @@ async def run_plan(plan: Plan) -> str:
     for backend in plan.backends:
         if backend == "postgres" and not pg_ok:
             continue
-        for workers in plan.workers:
+        counts = plan.sqlite_workers if backend == "sqlite" and plan.sqlite_workers else None
+        for workers in counts or plan.workers:
             log(f"{backend} with {workers} worker(s): fresh database, stand-ins and server")
             if backend == "postgres":
                 database = await create_postgres()
@@ -475,6 +496,7 @@ def parse_plan(argv: list[str] | None) -> Plan:
             limits[args.scaling_limits] if args.scaling_limits else preset.scaling_limits
         ),
         sqlite_writer_workers=numbers(args.sqlite_writers, preset.sqlite_writer_workers),
+        sqlite_workers=None if args.workers else list(preset.sqlite_workers),
     )
 
 

@@ -249,10 +249,18 @@ async def measure_sqlite_writers(
     bounds: Bounds,
     pool_size: int | None,
     log: Callable[[str], None],
+    running: Stack | None = None,
 ) -> Row:
-    """booking-create at 16 clients on SQLite with `workers` worker processes."""
-    with running_server(database_url, standins, workers=workers, pool_size=pool_size) as stack:
-        measured = await measure_split(CreateScenario(), [stack], SQLITE_WRITERS, bounds)
+    """booking-create at 16 clients on SQLite with `workers` worker processes.
+
+    On `running` (a server with that many workers already up on this database) if given,
+    else on a server started for it.
+    """
+    if running is not None:
+        measured = await measure_split(CreateScenario(), [running], SQLITE_WRITERS, bounds)
+    else:
+        with running_server(database_url, standins, workers=workers, pool_size=pool_size) as stack:
+            measured = await measure_split(CreateScenario(), [stack], SQLITE_WRITERS, bounds)
     row = row_of("sqlite", workers, "create (writers)", SQLITE_WRITERS, measured)
     _add_note(row, "target p99 <= 200 ms" + (" (embedded default)" if workers == 1 else ""))
     log(f"sqlite writers x{workers} c={SQLITE_WRITERS}: {row.summary()}")

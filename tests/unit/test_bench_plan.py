@@ -16,7 +16,15 @@ def test_short_plan_measures_scaling_and_sqlite_writers() -> None:
     assert plan.scaling_clients == 32
     assert plan.scaling_limits == (False,)
     assert plan.sqlite_writer_workers == [1]
+    assert plan.sqlite_workers == [1]  # the embedded default, its writers measured on it
     assert plan.backends == ["postgres", "sqlite"]
+
+
+def test_workers_given_apply_to_both_databases() -> None:
+    plan = parse_plan(["--short", "--workers", "2"])
+
+    assert plan.workers == [2]
+    assert plan.sqlite_workers is None
 
 
 def test_full_plan_also_measures_with_rate_limits_on() -> None:
