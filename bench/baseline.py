@@ -21,11 +21,20 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+# The booking by its token hash and, as our status answers, its next booked session (sessions
+# moved to their own table; the old single-table query failed on every request since).
 QUERY = """
-SELECT id, status, payment_status, package_id, amount_cents, currency, customer_name,
-       customer_email, scheduled_start, scheduled_end, meeting_url, cal_booking_id,
-       expires_at, created_at, payment_url
-FROM bookings WHERE token_hash = $1
+SELECT b.id, b.status, b.payment_status, b.package_id, b.amount_cents, b.currency,
+       b.customer_name, b.customer_email, s.start_time AS scheduled_start,
+       s.end_time AS scheduled_end, s.meeting_url, s.cal_booking_id,
+       b.expires_at, b.created_at, b.payment_url
+FROM bookings AS b
+LEFT JOIN LATERAL (
+    SELECT start_time, end_time, meeting_url, cal_booking_id FROM sessions
+    WHERE booking_id = b.id AND state = 'booked' AND end_time > now()
+    ORDER BY start_time LIMIT 1
+) AS s ON true
+WHERE b.token_hash = $1
 """
 
 
