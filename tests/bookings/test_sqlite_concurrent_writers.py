@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from sessionbook.core import db
 from sessionbook.core.db import Database
@@ -117,3 +118,26 @@ async def test_two_processes_never_lose_an_update(tmp_path: Path) -> None:
         finally:
             await first.dispose()
             await second.dispose()
+
+
+async def test_a_transaction_inside_another_fails_as_before_instead_of_waiting_for_itself(
+    tmp_path: Path,
+) -> None:
+    """The inner one meets the outer one's lock in SQLite, and fails after the busy timeout.
+
+    Queued instead, it would wait for its own outer transaction until the queue's 30 s ran out.
+    """
+    async with fresh_test_database("sqlite", tmp_path) as database:
+        nested = Database(database.app_url, sqlite_busy_timeout_ms=50)
+        try:
+            async with nested.transaction(db.SERVICE) as outer:
+                await outer.execute(text("SELECT 1"))
+
+                async def inner() -> None:
+                    async with nested.transaction(db.SERVICE) as session:
+                        await session.execute(text("SELECT 1"))
+
+                with pytest.raises(OperationalError, match="database is locked"):
+                    await asyncio.wait_for(inner(), 10)
+        finally:
+            await nested.dispose()
