@@ -155,6 +155,10 @@ def uvicorn_command(app: str, *, port: int, workers: int = 1, factory: bool = Tr
     command = [str(VENV_BIN / "python"), "-m", "uvicorn", app, "--host", "127.0.0.1"]
     command += ["--port", str(port), "--workers", str(workers), "--log-level", "warning"]
     command += ["--no-access-log"]
+    # As `sessionbook serve` does: at uvicorn's default of 5 s, a worker busy on a loaded
+    # machine missed its supervisor's health check and was killed under load (the baseline's
+    # requests then failed by the thousand).
+    command += ["--timeout-worker-healthcheck", "60"]
     if factory:
         command.append("--factory")
     return command

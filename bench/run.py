@@ -19,6 +19,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
 from bench.client import Answer, Connection
 from bench.databases import (
     BenchDatabase,
@@ -41,8 +44,9 @@ from bench.growth import (
 from bench.load import LoadResult, run_load
 from bench.procs import Child
 from bench.report import Row, baseline_table, machine_description, matrix_table, postgres_version
+from bench.scaling import Bounds, measure_scaling, measure_sqlite_writers, redis_url
 from bench.scenarios import Scenario, StatusScenario, Target, all_scenarios
-from bench.stack import running_baseline, running_stack
+from bench.stack import Stack, StandIns, running_baseline, running_server, running_standins
 
 FIGURES = Path(__file__).parent / "figures"
 
@@ -68,8 +72,20 @@ class Plan:
     detailed: bool = False
     status_pool: int = 200
     figures: Path | None = FIGURES
+    # Scaling out (PostgreSQL) at these clients, limits off and, if asked, on; None skips it.
+    scaling_clients: int | None = None
+    scaling_limits: tuple[bool, ...] = (False,)
+    # SQLite create at 16 clients with each of these worker counts.
+    sqlite_writer_workers: list[int] = field(default_factory=list)
+    # The worker counts of SQLite's matrix, when not `workers`.
+    sqlite_workers: list[int] | None = None
     rows: list[Row] = field(default_factory=list)
     baseline_rows: list[Row] = field(default_factory=list)
+    extra_rows: list[Row] = field(default_factory=list)
+
+    @property
+    def bounds(self) -> Bounds:
+        return Bounds(self.max_requests, self.warmup_requests, self.max_seconds)
 
 
 @dataclass(frozen=True)
@@ -86,6 +102,10 @@ class Preset:
     growth_requests: int
     growth_seconds: float
     status_pool: int
+    scaling_clients: int
+    scaling_limits: tuple[bool, ...]
+    sqlite_writer_workers: tuple[int, ...]
+    sqlite_workers: tuple[int, ...]
 
 
 SHORT = Preset(
@@ -99,6 +119,12 @@ SHORT = Preset(
     growth_requests=3000,
     growth_seconds=2.5,
     status_pool=100,
+    scaling_clients=32,
+    scaling_limits=(False,),
+    sqlite_writer_workers=(1,),
+    # SQLite as `sessionbook serve` runs it by default (one worker): its create at 16 clients
+    # is then measured on the same server, with no server started for it alone.
+    sqlite_workers=(1,),
 )
 FULL = Preset(
     backends=("postgres", "sqlite"),
@@ -111,6 +137,10 @@ FULL = Preset(
     growth_requests=20000,
     growth_seconds=8.0,
     status_pool=200,
+    scaling_clients=32,
+    scaling_limits=(False, True),
+    sqlite_writer_workers=(1, 2),
+    sqlite_workers=(1, 2),
 )
 
 
@@ -178,37 +208,125 @@ def _row(
 
 async def run_configuration(database: BenchDatabase, workers: int, plan: Plan) -> None:
     backend = database.backend
-    with running_stack(database.app_url, workers=workers, pool_size=plan.pool_size) as stack:
-        status_tokens: list[str] = []
-        for name in plan.scenarios:
-            scenario = all_scenarios()[name]()
-            if isinstance(scenario, StatusScenario):
-                scenario.pool_size = plan.status_pool
-            missing = await scenario.missing_route(stack.target)
-            if missing is not None:
-                log(f"{backend} x{workers} {name}: skipped, the server has no {missing} yet")
-                plan.rows.append(
-                    Row(
-                        backend,
-                        workers,
-                        name,
-                        0,
-                        0,
-                        0,
-                        *(float("nan"),) * 4,
-                        note=f"not measured: {missing} not implemented yet",
-                    )
-                )
-                continue
-            for clients in plan.clients:
-                measured = await measure(scenario, stack.target, clients, plan, stack.server)
-                row = _row(backend, workers, name, clients, measured)
-                plan.rows.append(row)
-                log(f"{backend} x{workers} {name} c={clients}: {row.summary()}")
-            if isinstance(scenario, StatusScenario):
-                status_tokens = scenario.tokens
+    status_tokens: list[str] = []
+    with running_standins() as standins:
+        with running_server(
+            database.app_url, standins, workers=workers, pool_size=plan.pool_size
+        ) as stack:
+            status_tokens = await run_matrix(backend, workers, stack, plan)
+            if backend == "sqlite" and workers in plan.sqlite_writer_workers:
+                await sqlite_writers(database, standins, workers, plan, stack)
+        await run_extras(database, standins, status_tokens, plan)
     if backend == "postgres" and plan.baseline and status_tokens:
         await run_baseline(database, workers, status_tokens, plan)
+
+
+async def run_matrix(backend: str, workers: int, stack: Stack, plan: Plan) -> list[str]:
+    """Every scenario at every client count on one server; returns the status run's tokens."""
+    status_tokens: list[str] = []
+    for name in plan.scenarios:
+        scenario = all_scenarios()[name]()
+        if isinstance(scenario, StatusScenario):
+            scenario.pool_size = plan.status_pool
+        missing = await scenario.missing_route(stack.target)
+        if missing is not None:
+            log(f"{backend} x{workers} {name}: skipped, the server has no {missing} yet")
+            plan.rows.append(
+                Row(
+                    backend,
+                    workers,
+                    name,
+                    0,
+                    0,
+                    0,
+                    *(float("nan"),) * 4,
+                    note=f"not measured: {missing} not implemented yet",
+                )
+            )
+            continue
+        for clients in plan.clients:
+            measured = await measure(scenario, stack.target, clients, plan, stack.server)
+            row = _row(backend, workers, name, clients, measured)
+            plan.rows.append(row)
+            log(f"{backend} x{workers} {name} c={clients}: {row.summary()}")
+        if isinstance(scenario, StatusScenario):
+            status_tokens = scenario.tokens
+    return status_tokens
+
+
+async def run_extras(
+    database: BenchDatabase, standins: StandIns, status_tokens: list[str], plan: Plan
+) -> None:
+    """Once per backend, on the database and stand-ins the matrix just used."""
+    if database.backend == "sqlite":
+        in_matrix = plan.sqlite_workers or plan.workers
+        for workers in plan.sqlite_writer_workers:
+            if workers not in in_matrix:  # else measured on the matrix's own server
+                await sqlite_writers(database, standins, workers, plan, None)
+        return
+    if any(row.backend == "postgres" for row in plan.extra_rows):
+        return
+    if plan.scaling_clients is None or not status_tokens:
+        return
+    redis: str | None = redis_url()
+    if not await redis_available(redis):
+        log(f"Redis is not reachable at {redis}: scaling without REDIS_URL")
+        redis = None
+    two_workers = {
+        row.scenario: row
+        for row in plan.rows
+        if row.backend == "postgres"
+        and row.workers == 2
+        and row.clients == plan.scaling_clients
+        and row.scenario in ("status", "create")
+    }
+    for limits_on in plan.scaling_limits:
+        if limits_on and redis is None:
+            continue
+        plan.extra_rows += await measure_scaling(
+            database.app_url,
+            standins,
+            clients=plan.scaling_clients,
+            bounds=plan.bounds,
+            status_tokens=status_tokens,
+            pool_size=plan.pool_size,
+            limits_on=limits_on,
+            redis=redis,
+            log=log,
+            two_workers=two_workers if not plan.detailed else None,
+        )
+
+
+async def sqlite_writers(
+    database: BenchDatabase, standins: StandIns, workers: int, plan: Plan, stack: Stack | None
+) -> None:
+    """SQLite create at 16 clients with `workers` workers, once per run."""
+    if any(row.backend == "sqlite" and row.workers == workers for row in plan.extra_rows):
+        return
+    plan.extra_rows.append(
+        await measure_sqlite_writers(
+            database.app_url,
+            standins,
+            workers=workers,
+            bounds=plan.bounds,
+            pool_size=plan.pool_size,
+            log=log,
+            running=stack,
+        )
+    )
+
+
+async def redis_available(url: str | None) -> bool:
+    if url is None:
+        return False
+    client = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        await client.ping()
+    except (RedisError, OSError):
+        return False
+    finally:
+        await client.aclose()
+    return True
 
 
 async def run_baseline(
@@ -236,7 +354,8 @@ async def run_plan(plan: Plan) -> str:
     for backend in plan.backends:
         if backend == "postgres" and not pg_ok:
             continue
-        for workers in plan.workers:
+        counts = plan.sqlite_workers if backend == "sqlite" and plan.sqlite_workers else None
+        for workers in counts or plan.workers:
             log(f"{backend} with {workers} worker(s): fresh database, stand-ins and server")
             if backend == "postgres":
                 database = await create_postgres()
@@ -265,7 +384,7 @@ async def run_plan(plan: Plan) -> str:
     if plan.figures is not None:
         written = write_figures(plan.rows, plan.baseline_rows, points, plan.figures)
         log("figures: " + ", ".join(str(path) for path in written))
-    sections = [header, "", matrix_table(combined_rows(plan, points))]
+    sections = [header, "", matrix_table(combined_rows(plan, points) + plan.extra_rows)]
     if plan.detailed and plan.baseline_rows:
         sections += ["", "## booking-status against the bare Starlette + asyncpg baseline", ""]
         sections.append(baseline_table(plan.rows, plan.baseline_rows))
@@ -336,6 +455,19 @@ def parse_plan(argv: list[str] | None) -> Plan:
     parser.add_argument(
         "--figures", default=str(FIGURES), help="where the SVG charts go, or 'none'"
     )
+    parser.add_argument(
+        "--scaling-clients",
+        help="clients of the scaling runs (1 vs 2 servers, 1 vs 2 workers), or 'none'",
+    )
+    parser.add_argument(
+        "--scaling-limits",
+        choices=["off", "on", "both"],
+        help="rate limits in the scaling runs (default: off; both with --full)",
+    )
+    parser.add_argument(
+        "--sqlite-writers",
+        help="worker counts for SQLite create at 16 clients, comma-separated, or 'none'",
+    )
     args = parser.parse_args(argv)
     preset = FULL if args.full else SHORT
 
@@ -354,6 +486,8 @@ def parse_plan(argv: list[str] | None) -> Plan:
     unknown = set(scenarios) - set(all_scenarios())
     if unknown:
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
+    scaling_clients = numbers(args.scaling_clients, (preset.scaling_clients,))
+    limits = {"off": (False,), "on": (True,), "both": (False, True)}
     return Plan(
         backends=backends,
         workers=numbers(args.workers, preset.workers),
@@ -372,6 +506,12 @@ def parse_plan(argv: list[str] | None) -> Plan:
         detailed=args.full,
         status_pool=preset.status_pool,
         figures=None if args.figures == "none" else Path(args.figures),
+        scaling_clients=scaling_clients[0] if scaling_clients else None,
+        scaling_limits=(
+            limits[args.scaling_limits] if args.scaling_limits else preset.scaling_limits
+        ),
+        sqlite_writer_workers=numbers(args.sqlite_writers, preset.sqlite_writer_workers),
+        sqlite_workers=None if args.workers else list(preset.sqlite_workers),
     )
 
 

@@ -59,14 +59,18 @@ def server_environment(
     return environment
 
 
+@dataclass(frozen=True)
+class StandIns:
+    airwallex_url: str
+    cal_url: str
+
+
 @contextlib.contextmanager
-def running_stack(
-    database_url: str, *, workers: int, pool_size: int | None = None
-) -> Iterator[Stack]:
-    """Stand-ins first (the server checks Cal.com event types at start), then the server."""
+def running_standins() -> Iterator[StandIns]:
+    """Both provider stand-ins as separate uvicorn processes, stopped when the block ends."""
     children: list[Child] = []
     with running(children):
-        airwallex_port, cal_port, server_port = free_port(), free_port(), free_port()
+        airwallex_port, cal_port = free_port(), free_port()
         airwallex_url = f"http://127.0.0.1:{airwallex_port}"
         cal_url = f"http://127.0.0.1:{cal_port}"
         children.append(
@@ -87,9 +91,30 @@ def running_stack(
                 ready_path="/_sandbox/bookings",
             )
         )
+        yield StandIns(airwallex_url, cal_url)
+
+
+@contextlib.contextmanager
+def running_server(
+    database_url: str,
+    standins: StandIns,
+    *,
+    workers: int,
+    pool_size: int | None = None,
+    extra: dict[str, str] | None = None,
+) -> Iterator[Stack]:
+    """`sessionbook serve --workers N` pointed at running stand-ins; `extra` adds settings."""
+    children: list[Child] = []
+    with running(children):
+        server_port = free_port()
         environment = server_environment(
-            database_url, server_port, airwallex_url, cal_url, pool_size=pool_size
+            database_url,
+            server_port,
+            standins.airwallex_url,
+            standins.cal_url,
+            pool_size=pool_size,
         )
+        environment.update(extra or {})
         command = [str(VENV_BIN / "sessionbook"), "serve", "--host", "127.0.0.1"]
         command += ["--port", str(server_port), "--workers", str(workers)]
         server = start(
@@ -100,7 +125,19 @@ def running_stack(
             ready_path="/functions/v1/booking-status",
         )
         children.append(server)
-        yield Stack(Target(server.url, server_port, airwallex_url), server)
+        yield Stack(Target(server.url, server_port, standins.airwallex_url), server)
+
+
+@contextlib.contextmanager
+def running_stack(
+    database_url: str, *, workers: int, pool_size: int | None = None
+) -> Iterator[Stack]:
+    """Stand-ins first (the server checks Cal.com event types at start), then the server."""
+    with (
+        running_standins() as standins,
+        running_server(database_url, standins, workers=workers, pool_size=pool_size) as stack,
+    ):
+        yield stack
 
 
 @contextlib.contextmanager

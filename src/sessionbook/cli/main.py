@@ -75,6 +75,10 @@ def _reason(error: BaseException) -> str:
     return f"{type(original).__name__}: {words}"
 
 
+# How long a worker process may take to start before uvicorn's supervisor replaces it.
+WORKER_HEALTHCHECK_SECONDS = 60
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -123,6 +127,10 @@ def serve(
         log_config=None,
         proxy_headers=False,
         server_header=False,
+        # uvicorn kills and restarts a worker that has not answered its supervisor within this
+        # (5 s by default); a worker imports the whole app first, which on a busy 2-core host
+        # took longer, so `--workers 2` restarted its workers forever and never served.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
 
 

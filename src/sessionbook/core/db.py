@@ -11,6 +11,7 @@ import socket
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -185,6 +186,14 @@ SERVICE = Actor(Role.SERVICE)
 ADMIN = Actor(Role.ADMIN)
 
 
+# How long a SQLite writer waits in SQLite's busy handler for another process's writer (each
+# process lets one writer at a time at the file, `_WriterQueue`) before it fails with "database
+# is locked". Chosen from the sweep in bench/RESULTS.md ("SQLite under concurrent writers").
+SQLITE_BUSY_TIMEOUT_MS = 5000
+# How long a writer waits for its turn among this process's writers: as long as a writer could
+# wait in SQLite's busy handler before writers were queued, so none fails sooner than it did.
+SQLITE_QUEUE_TIMEOUT_SECONDS = 30.0
+
 # Execution option of `Database.sqlite_read_transaction`: BEGIN without IMMEDIATE.
 _DEFERRED_BEGIN = "sessionbook_deferred_begin"
 _TOKEN_HASH_SHAPE = re.compile(r"[0-9a-f]{64}")
@@ -219,31 +228,102 @@ _LOST_CONNECTION = (
 )
 
 
+# Set while the current task (and the tasks it starts) is inside a SQLite write transaction
+# of this process, so a transaction begun inside another never queues behind itself.
+_IN_SQLITE_WRITE: ContextVar[bool] = ContextVar("sessionbook_in_sqlite_write", default=False)
+
+
+class _WriterQueue:
+    """SQLite writers of one process, one at a time, in arrival order.
+
+    SQLite has one write lock per file. Writers that meet it held wait in SQLite's busy
+    handler, which sleeps 1 to 100 ms between tries and lets whoever tries at the right moment
+    in first: 16 concurrent creates took 1.2 to 2.4 s at p99 that way. Queued here, a writer
+    waits only for the ones before it and begins the moment the last one commits. Other worker
+    processes on the same file are still met in SQLite's busy handler, at most one writer each.
+
+    Waiting here is bounded (`SQLITE_QUEUE_TIMEOUT_SECONDS`) and ends the way SQLite's own
+    wait ends, with "database is locked", so a writer fails no sooner and no later than before.
+    """
+
+    def __init__(self, timeout_seconds: float) -> None:
+        self._timeout = timeout_seconds
+        # asyncio locks belong to one event loop; tests and the CLI run several in turn.
+        self._locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
+
+    def _lock(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        lock = self._locks.get(loop)
+        if lock is None:
+            self._locks = {
+                known: held for known, held in self._locks.items() if not known.is_closed()
+            }
+            lock = self._locks[loop] = asyncio.Lock()
+        return lock
+
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        if _IN_SQLITE_WRITE.get():
+            # Begun inside a write transaction of this task: it meets the outer one's lock in
+            # SQLite's busy handler, as before, instead of waiting here for itself forever.
+            yield
+            return
+        lock = self._lock()
+        try:
+            # asyncio.timeout, not wait_for: the wait stays in this task, so the writer runs
+            # in the loop pass after the last one releases (wait_for's extra task costs two
+            # more passes per turn, and under load that is time the lock stands idle).
+            async with asyncio.timeout(self._timeout):
+                await lock.acquire()
+        except TimeoutError:
+            raise sqlite3.OperationalError("database is locked") from None
+        marker = _IN_SQLITE_WRITE.set(True)
+        try:
+            yield
+        finally:
+            _IN_SQLITE_WRITE.reset(marker)
+            lock.release()
+
+
 class Database:
     """Owns the engine; hands out transactions that carry the caller's role on PostgreSQL."""
 
-    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        echo: bool = False,
+        sqlite_busy_timeout_ms: int | None = None,
+    ) -> None:
+        busy_timeout_ms = (
+            SQLITE_BUSY_TIMEOUT_MS if sqlite_busy_timeout_ms is None else sqlite_busy_timeout_ms
+        )
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        self.engine: AsyncEngine = _make_engine(url, pool_size=pool_size, echo=echo)
+        self.engine: AsyncEngine = _make_engine(
+            url, pool_size=pool_size, echo=echo, busy_timeout_ms=busy_timeout_ms
+        )
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # The same pool; its connections handed out in autocommit (see `_begun`).
         self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._pool_size = pool_size
         self._lean_pool: Any = None  # asyncpg.Pool, made on first use (inside the event loop)
         self._lean_pool_lock = asyncio.Lock()
+        self._writers = _WriterQueue(SQLITE_QUEUE_TIMEOUT_SECONDS)
 
     @asynccontextmanager
     async def transaction(self, actor: Actor) -> AsyncIterator[AsyncSession]:
         """One unit of work: commits when the block ends, rolls back when it raises.
 
         On SQLite every transaction takes the write lock at once (BEGIN IMMEDIATE), which is
-        how "lock the row" is spelled there. On PostgreSQL the transaction switches to the
+        how "lock the row" is spelled there, after its turn among this process's writers
+        (`_WriterQueue`). On PostgreSQL the transaction switches to the
         actor's role, so row-level security decides what it may see: BEGIN, role and token
         hash go in one round trip (`_begun`), and the ORM session works inside it.
         """
         if self.is_sqlite:
-            async with self._sessions() as session, session.begin():
+            async with self._writers.turn(), self._sessions() as session, session.begin():
                 yield session
             return
         async with (
@@ -420,10 +500,12 @@ async def _keep_as_is(_connection: Any) -> None:
     still rolls back a transaction left open), so no RESET ALL round trip."""
 
 
-def _make_engine(url: str, *, pool_size: int, echo: bool) -> AsyncEngine:
+def _make_engine(url: str, *, pool_size: int, echo: bool, busy_timeout_ms: int) -> AsyncEngine:
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
-        _configure_sqlite(engine)
+        engine = create_async_engine(
+            url, echo=echo, connect_args={"timeout": busy_timeout_ms / 1000}
+        )
+        _configure_sqlite(engine, busy_timeout_ms)
         return engine
     engine = create_async_engine(
         url,
@@ -435,15 +517,21 @@ def _make_engine(url: str, *, pool_size: int, echo: bool) -> AsyncEngine:
     return engine
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
-    """Let SQLAlchemy, not the sqlite3 module, begin transactions, and begin them IMMEDIATE."""
+def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
+    """Let SQLAlchemy, not the sqlite3 module, begin transactions, and begin them IMMEDIATE.
+
+    WAL lets readers read while a writer writes. synchronous=NORMAL syncs the WAL at each
+    checkpoint instead of at each commit: a committed transaction survives the process
+    crashing (the WAL is in the operating system's hands once written), and the file is never
+    corrupted; only an operating-system crash or power loss can take back the last commits.
+    """
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
