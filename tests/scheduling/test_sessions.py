@@ -302,3 +302,16 @@ async def test_unbooked_sessions_lapse_at_the_validity(flow: Flow) -> None:
     assert (gone["status"], gone["sessionsRemaining"]) == ("expired", 0)
     trail = await event_types(flow.db, created["bookingId"])
     assert trail.count("sessions_lapsed") == 1
+
+
+async def test_a_full_batch_with_nothing_left_to_lapse_ends_the_sweep(flow: Flow) -> None:
+    """A paid booking past its validity with no session left (all lapsed already) stays due
+    until something else moves it; the sweep must not loop over it forever."""
+    created = await paid_monthly(flow)
+    past = utcnow() - timedelta(minutes=1)
+    await set_booking(flow.db, created["bookingId"], sessions_valid_until=past, sessions_lapsed=4)
+
+    async with flow.server.local_services() as services:
+        lapsed = await asyncio.wait_for(services.bookings.lapse_due(batch_size=1), timeout=20)
+
+    assert lapsed == 0

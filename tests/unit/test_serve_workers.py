@@ -22,6 +22,8 @@ def test_workers_get_more_than_uvicorns_five_seconds_to_start(
     monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: given.update(kwargs))
     monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'serve.db'}")
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "metrics"))
+    # serve writes SITE_URL from --port into the environment; monkeypatch takes it back after.
+    monkeypatch.setenv("SITE_URL", "http://127.0.0.1:1")
 
     result = CliRunner().invoke(app, ["serve", "--port", "1", "--workers", "2"])
 

@@ -261,6 +261,7 @@ class BookingService:
         """
         lapsed = 0
         while True:
+            lapsed_in_batch = 0
             async with self.database.transaction(SERVICE) as session:
                 repository = BookingRepository(session)
                 now = self.clock()
@@ -285,8 +286,10 @@ class BookingService:
                             else None,
                         },
                     )
-                    lapsed += 1
-            if len(due) < batch_size:
+                    lapsed_in_batch += 1
+            lapsed += lapsed_in_batch
+            # A full batch with nothing left to lapse would come back unchanged: stop there.
+            if len(due) < batch_size or lapsed_in_batch == 0:
                 return lapsed
 
     async def expire_if_due(
