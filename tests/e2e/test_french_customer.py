@@ -8,17 +8,13 @@ axe-core finds no serious violation on any page of the way.
 
 from __future__ import annotations
 
-import email
-import email.policy
 import io
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -32,7 +28,7 @@ from tests.e2e.accessibility import assert_no_serious_violations
 from tests.e2e.conftest import DESKTOP, PHONE, run, shot
 from tests.operations.support import ADMIN_PASSWORD, ADMIN_SETTINGS
 from tests.support.databases import new_sqlite_database
-from tests.support.smtp import smtp_server_on_loopback
+from tests.support.smtp import Inbox, smtp_server_on_loopback
 
 pytestmark = pytest.mark.e2e
 
@@ -46,25 +42,15 @@ FRENCH_EUROS = re.compile(r"150,00[\u00a0\u202f ]€")
 CLOCK_24H = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d")
 
 
-@dataclass
-class Inbox:
-    received: list[EmailMessage] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.received.append(parsed)
-        return "250 Message accepted"
-
-    def wait_for(self, subject_start: str, timeout: float = 20.0) -> EmailMessage:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for message in self.received:
-                if str(message["Subject"]).startswith(subject_start):
-                    return message
-            time.sleep(0.2)
-        subjects = [str(message["Subject"]) for message in self.received]
-        raise AssertionError(f"no email starting {subject_start!r}; got {subjects}")
+def wait_for(inbox: Inbox, subject_start: str, timeout: float = 20.0) -> EmailMessage:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for message in inbox.received:
+            if str(message["Subject"]).startswith(subject_start):
+                return message
+        time.sleep(0.2)
+    subjects = [str(message["Subject"]) for message in inbox.received]
+    raise AssertionError(f"no email starting {subject_start!r}; got {subjects}")
 
 
 @pytest.fixture(scope="module")
@@ -214,7 +200,7 @@ def test_a_french_customer_in_paris_books_on_a_phone_and_gets_a_branded_email(
         context.close()
 
     paris_start = datetime.fromisoformat(start).astimezone(UTC).astimezone(PARIS)
-    message = received.wait_for("Réservation confirmée")
+    message = wait_for(received, "Réservation confirmée")
     assert message["From"] == f"{BUSINESS} <{SENDER}>"
     assert message["Reply-To"] == "bonjour@claire.example"
     plain = message.get_body(preferencelist=("plain",))

@@ -7,7 +7,6 @@ import email.policy
 import re
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
@@ -32,7 +31,7 @@ from sessionbook.notifications.messages import (
 from sessionbook.notifications.previews import sample_for
 from sessionbook.notifications.service import NotificationService
 from sessionbook.notifications.smtp import SmtpEmailSender
-from tests.support.smtp import smtp_server_on_loopback
+from tests.support.smtp import Inbox, smtp_server_on_loopback
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 # Tuesday 8 December 2026, 09:00 UTC: 10:00 in Paris, 04:00 in New York.
@@ -326,17 +325,6 @@ def test_a_line_break_in_the_brand_cannot_add_a_header() -> None:
 
 def _mime(message: EmailMessage) -> list[str]:
     return [key for key in message if key.startswith(("MIME", "Content"))]
-
-
-@dataclass
-class Inbox:
-    received: list[EmailMessage] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.received.append(parsed)
-        return "250 Message accepted"
 
 
 @pytest.fixture

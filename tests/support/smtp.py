@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -27,3 +31,16 @@ def smtp_server_on_loopback(handler: object, authenticator: Callable[..., Any]) 
         yield port
     finally:
         controller.stop()
+
+
+@dataclass
+class Inbox:
+    """An aiosmtpd handler keeping every message it accepts, parsed."""
+
+    received: list[EmailMessage] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(parsed, EmailMessage)
+        self.received.append(parsed)
+        return "250 Message accepted"

@@ -141,24 +141,32 @@ async def submit_details(
 async def booking_page(
     request: Request, services: PageServicesDep, guard: BadTokenGuardDep
 ) -> Response:
-    settings = services.settings
     if "token" in request.query_params:
         return await _trade_link(request, services, guard, request.query_params["token"].strip())
     token = booking_token(request)
     if token is None:
         return _page(request, services, "missing.html", {"reason": "none"})
+    found = await _status_or_missing(request, services, guard, token)
+    if isinstance(found, Response):
+        return found
+    return await _booking_page(request, services, found, token)
+
+
+async def _status_or_missing(
+    request: Request, services: PageServices, guard: BadTokenGuard, token: str
+) -> BookingStatusView | Response:
+    """The booking of the browser's cookie, or the page saying why there is none to show."""
     try:
         await guard.check()
-        status = await services.bookings.status_of(token)
+        return await services.bookings.status_of(token)
     except RateLimited as exc:
         context = {"reason": "limited", "retry_after": exc.retry_after}
         return _page(request, services, "missing.html", context, status_code=429)
     except BookingNotFound:
         await guard.record_miss()
         response = _page(request, services, "missing.html", {"reason": "unknown"}, status_code=404)
-        clear_booking_cookie(response, settings)
+        clear_booking_cookie(response, services.settings)
         return response
-    return await _booking_page(request, services, status, token)
 
 
 @router.post("/book/slot", response_class=HTMLResponse)
@@ -179,15 +187,10 @@ async def choose_slot(
         return _page(request, services, "missing.html", {"reason": "none"})
     submitted = await request.form()
     fields = {name: value for name, value in submitted.items() if isinstance(value, str)}
-    try:
-        await guard.check()
-        status = await services.bookings.status_of(token)
-    except RateLimited as exc:
-        context = {"reason": "limited", "retry_after": exc.retry_after}
-        return _page(request, services, "missing.html", context, status_code=429)
-    except BookingNotFound:
-        await guard.record_miss()
-        return _page(request, services, "missing.html", {"reason": "unknown"}, status_code=404)
+    found = await _status_or_missing(request, services, guard, token)
+    if isinstance(found, Response):
+        return found
+    status = found
     again = {name: fields.get(name, "") for name in ("month", "day", "tz")}
     try:
         check_same_origin(request, services.settings, fields.get(CSRF_FIELD))
