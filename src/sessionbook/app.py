@@ -17,6 +17,7 @@ from sessionbook.admin.package_routes import router as admin_packages_router
 from sessionbook.admin.routes import install_admin
 from sessionbook.bookings.routes import router as bookings_router
 from sessionbook.bookings.service import BookingService
+from sessionbook.bookings.status_endpoint import BookingStatusEndpoint, status_route
 from sessionbook.bootstrap import Services, build_services, check_providers, mount_sandboxes
 from sessionbook.branding.routes import router as brand_router
 from sessionbook.branding.service import BrandService
@@ -97,6 +98,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(admin_brand_router)
     mount_sandboxes(app, services)
 
+    # Innermost of ours, so every middleware below wraps it as it wraps the routes.
+    app.add_middleware(
+        BookingStatusEndpoint,
+        bookings=services.bookings,
+        route=status_route(bookings_router.routes),
+    )
     if settings.allowed_origin_list:
         app.add_middleware(
             CORSMiddleware,
