@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -40,7 +41,9 @@ async def apps(test_db: DatabaseUnderTest) -> AsyncIterator[tuple[FastAPI, FastA
     lean = create_app(settings)
     routed = create_app(settings)
     routed.user_middleware = [
-        entry for entry in routed.user_middleware if entry.cls is not BookingStatusEndpoint
+        entry
+        for entry in routed.user_middleware
+        if entry.cls is not cast(Any, BookingStatusEndpoint)
     ]
     assert len(routed.user_middleware) == len(lean.user_middleware) - 1
     try:
