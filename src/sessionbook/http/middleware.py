@@ -147,7 +147,10 @@ class EdgeMiddleware:
                 headers.append((b"x-request-id", raw_id))
             await send(message)
 
-        with structlog.contextvars.bound_contextvars(request_id=request_id):
+        # Bound for the request and put back as it was after (tokens, not a context manager:
+        # `bound_contextvars` reads the whole context first, on every request).
+        bound = structlog.contextvars.bind_contextvars(request_id=request_id)
+        try:
             try:
                 await self._limited(scope, receive, answer, app_started)
             finally:
@@ -166,6 +169,8 @@ class EdgeMiddleware:
                         status=status,
                         duration_ms=round((time.perf_counter() - started) * 1000, 2),
                     )
+        finally:
+            structlog.contextvars.reset_contextvars(**bound)
 
     async def _limited(
         self, scope: Scope, receive: Receive, send: Send, app_started: list[float]
