@@ -17,22 +17,18 @@ from sessionbook.admin.package_routes import router as admin_packages_router
 from sessionbook.admin.routes import install_admin
 from sessionbook.bookings.routes import router as bookings_router
 from sessionbook.bookings.service import BookingService
+from sessionbook.bookings.status_endpoint import BookingStatusEndpoint, status_route
 from sessionbook.bootstrap import Services, build_services, check_providers, mount_sandboxes
 from sessionbook.branding.routes import router as brand_router
 from sessionbook.branding.service import BrandService
 from sessionbook.catalog.routes import router as catalog_router
 from sessionbook.catalog.service import CatalogService
 from sessionbook.core.db import Database
-from sessionbook.core.metrics import MetricsMiddleware
 from sessionbook.core.settings import Settings, load_settings
 from sessionbook.http.deps import provide
 from sessionbook.http.handlers import install_error_handlers
 from sessionbook.http.language import install_default_locale
-from sessionbook.http.middleware import (
-    BodyLimitMiddleware,
-    RequestLogMiddleware,
-    SecurityHeadersMiddleware,
-)
+from sessionbook.http.middleware import EdgeMiddleware
 from sessionbook.http.ratelimit import LimitStore
 from sessionbook.http.startup import StartupFailureMiddleware
 from sessionbook.monitoring.routes import router as monitoring_router
@@ -97,6 +93,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(admin_brand_router)
     mount_sandboxes(app, services)
 
+    # Innermost of ours, so every middleware below wraps it as it wraps the routes.
+    app.add_middleware(
+        BookingStatusEndpoint,
+        bookings=services.bookings,
+        route=status_route(bookings_router.routes),
+    )
     if settings.allowed_origin_list:
         app.add_middleware(
             CORSMiddleware,
@@ -105,12 +107,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Content-Type", "X-Booking-Token"],
             max_age=600,
         )
-    app.add_middleware(MetricsMiddleware)
     # The brand form carries a photo: the one body allowed past 64 KB, and only with an admin.
     uploads = {BRAND_FORM_PATH: BRAND_FORM_MAX_BYTES} if settings.admin_enabled else {}
-    app.add_middleware(BodyLimitMiddleware, upload_limits=uploads)
-    app.add_middleware(SecurityHeadersMiddleware, form_targets=_form_targets(settings))
-    app.add_middleware(RequestLogMiddleware)
+    app.add_middleware(EdgeMiddleware, form_targets=_form_targets(settings), upload_limits=uploads)
     app.add_middleware(StartupFailureMiddleware)
     return app
 

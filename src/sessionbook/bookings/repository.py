@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import CTE, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -91,11 +91,23 @@ async def read_status(driver: Any, token_hash: str) -> tuple[Booking, list[Booki
     if row is None:
         return None
     found, sessions = row[0], row[1]
-    booking = Booking(**{key: found[name] for key, name in _COLUMNS})
+    booking = _reading_copy(Booking, {key: found[name] for key, name in _COLUMNS})
     return booking, [
-        BookingSession(**{key: each[name] for key, name in _SESSION_COLUMNS})
+        _reading_copy(BookingSession, {key: each[name] for key, name in _SESSION_COLUMNS})
         for each in sessions or ()
     ]
+
+
+M = TypeVar("M", Booking, BookingSession)
+
+
+def _reading_copy(model: type[M], values: dict[str, Any]) -> M:
+    """A transient instance holding `values`, as the ORM fills one it loads: straight into its
+    `__dict__`, without the declarative constructor's per-attribute change events (about 30
+    microseconds of a booking-status request's CPU for a booking, against 2 this way)."""
+    instance: M = model.__mapper__.class_manager.new_instance()
+    instance.__dict__.update(values)
+    return instance
 
 
 class BookingRepository:

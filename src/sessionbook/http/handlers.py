@@ -138,12 +138,27 @@ def unavailable_response(request: Request, error: ServiceUnavailable) -> Respons
     return error_response(error)
 
 
+def unexpected_response(request: Request, exc: Exception) -> Response:
+    """The answer to an error no service raised on purpose: 503 for a database outage, else 500."""
+    if database_unreachable(exc):
+        # An outage, not a bug: one line, no stack trace, and the caller is told to retry.
+        log.warning("database_unreachable", error_type=type(exc).__name__, error=str(exc))
+        return unavailable_response(request, ServiceUnavailable())
+    log.exception("unhandled_error", error_type=type(exc).__name__)
+    return error_response(ServiceError())
+
+
+def service_error_response(request: Request, exc: ServiceError) -> Response:
+    """The answer to a ServiceError, as the exception handler gives it."""
+    if isinstance(exc, ServiceUnavailable):
+        return unavailable_response(request, exc)
+    return error_response(exc)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     async def on_service_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ServiceError)
-        if isinstance(exc, ServiceUnavailable):
-            return unavailable_response(request, exc)
-        return error_response(exc)
+        return service_error_response(request, exc)
 
     async def on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
@@ -173,12 +188,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(error)
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
-        if database_unreachable(exc):
-            # An outage, not a bug: one line, no stack trace, and the caller is told to retry.
-            log.warning("database_unreachable", error_type=type(exc).__name__, error=str(exc))
-            return unavailable_response(request, ServiceUnavailable())
-        log.exception("unhandled_error", error_type=type(exc).__name__)
-        return error_response(ServiceError())
+        return unexpected_response(request, exc)
 
     # Database errors get a handler of their own, so a route's outage is answered by the
     # exception middleware like any ServiceError; one left to the catch-all `Exception`

@@ -1,4 +1,5 @@
-"""Pure ASGI middleware: body size limit, security headers, request id and a redacted access log."""
+"""Pure ASGI middleware: request id and redacted access log, security headers, body size limit
+and latency metrics, in one layer."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ import logging
 import time
 import uuid
 from collections.abc import Mapping
-from typing import Any
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sessionbook.core.logs import redact_query_string
+from sessionbook.core.metrics import observe_request
 
 MAX_BODY_BYTES = 64 * 1024
 API_PREFIX = "/functions/v1/"
@@ -33,75 +34,6 @@ _ALWAYS = (
     (b"x-frame-options", b"DENY"),
 )
 _NO_STORE_PREFIXES = (API_PREFIX, "/book", "/admin")
-
-
-class BodyLimitMiddleware:
-    """Refuse bodies over 64 KB with 413, by header or by counting what arrives.
-
-    `upload_limits` names the few paths (exact) that take a file, each with its own limit.
-    """
-
-    def __init__(
-        self,
-        app: ASGIApp,
-        max_bytes: int = MAX_BODY_BYTES,
-        upload_limits: Mapping[str, int] | None = None,
-    ) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-        self.upload_limits = dict(upload_limits or {})
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        max_bytes = self.upload_limits.get(scope["path"], self.max_bytes)
-        declared = -1  # no Content-Length
-        chunked = False
-        for name, value in scope["headers"]:
-            if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    declared = 0
-                if declared > max_bytes:
-                    await _send_too_large(send, max_bytes)
-                    return
-            elif name == b"transfer-encoding":
-                chunked = True
-        if declared <= 0 and not chunked and scope["method"] in ("GET", "HEAD"):
-            # HTTP/1.1 framing: no length and no chunking means no body at all, and a GET
-            # route reads none: nothing to count, so no buffering pass on the hottest reads.
-            await self.app(scope, receive, send)
-            return
-        # Read the whole body first (it is small by definition), so the limit holds even for
-        # chunked uploads without a Content-Length, whatever the framework does with errors.
-        chunks: list[bytes] = []
-        received = 0
-        more_body = True
-        while more_body:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            received += len(chunk)
-            more_body = message.get("more_body", False)
-            if received > max_bytes:
-                drain_limit = max(16 * self.max_bytes, 2 * max_bytes) - received
-                await _drain(receive, more_body, limit=drain_limit)
-                await _send_too_large(send, max_bytes)
-                return
-            chunks.append(chunk)
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
 
 
 async def _drain(receive: Receive, more_body: bool, *, limit: int) -> None:
@@ -143,23 +75,56 @@ async def _send_too_large(send: Send, max_bytes: int) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-class SecurityHeadersMiddleware:
-    """Headers every answer carries; booking data is never cached, pages never leak a Referer."""
+class EdgeMiddleware:
+    """Every HTTP request's own bookkeeping, in one pure ASGI layer (one `send` wrapper):
 
-    def __init__(self, app: ASGIApp, *, form_targets: str = "") -> None:
+    - a request id (the caller's `X-Request-ID` when sane, else a new one) in the log context,
+      in `scope["state"]` and on the answer, and one access-log line with the token query
+      redacted;
+    - the headers every answer carries: booking data is never cached, pages never leak a
+      Referer, a Content-Security-Policy for pages and one for the API;
+    - bodies over 64 KB refused with 413, by header or by counting what arrives;
+      `upload_limits` names the few paths (exact) that take a file, each with its own limit;
+    - the request's latency observed under its route template and status (a body refused
+      with 413 never reached a route and is not observed).
+
+    These were four nested middlewares (request log, security headers, body limit, metrics,
+    outermost first); each answer passes through the steps in the order they applied.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        form_targets: str = "",
+        max_bytes: int = MAX_BODY_BYTES,
+        upload_limits: Mapping[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.page_csp = PAGE_CSP.format(form_targets=form_targets).replace("  ", " ")
         self.page_csp_raw = self.page_csp.encode("latin-1")
+        self.max_bytes = max_bytes
+        self.upload_limits = dict(upload_limits or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        request_id = _incoming_request_id(scope) or uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        raw_id = request_id.encode("latin-1")
         path: str = scope["path"]
         page_csp = self.page_csp_raw
+        outer_root_path = str(scope.get("root_path", ""))
+        started = time.perf_counter()
+        status = 500
+        # When the app was called (None: the body limit answered without it).
+        app_started: list[float] = []
 
-        async def with_headers(message: Message) -> None:
+        async def answer(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 # The raw list (ASGI header names are lowercase bytes): one pass to see what is
                 # there, then appends, instead of a search through the list per header.
                 headers: list[tuple[bytes, bytes]] = message.setdefault("headers", [])
@@ -177,40 +142,21 @@ class SecurityHeadersMiddleware:
                 if path.startswith(_NO_STORE_PREFIXES) and not public:
                     headers[:] = [(n, v) for n, v in headers if n != b"cache-control"]
                     headers.append((b"cache-control", b"no-store"))
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
-
-
-class RequestLogMiddleware:
-    """One access-log line per request, with a request id and the token query redacted."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request_id = _incoming_request_id(scope) or uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
-        raw_id = request_id.encode("latin-1")
-        started = time.perf_counter()
-        status_holder: dict[str, Any] = {"status": 500}
-
-        async def capture(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status_holder["status"] = message["status"]
-                headers: list[tuple[bytes, bytes]] = message.setdefault("headers", [])
-                if any(name == b"x-request-id" for name, _ in headers):
+                if b"x-request-id" in present:
                     headers[:] = [(n, v) for n, v in headers if n != b"x-request-id"]
                 headers.append((b"x-request-id", raw_id))
             await send(message)
 
-        with structlog.contextvars.bound_contextvars(request_id=request_id):
+        # Bound for the request and put back as it was after (tokens, not a context manager:
+        # `bound_contextvars` reads the whole context first, on every request).
+        bound = structlog.contextvars.bind_contextvars(request_id=request_id)
+        try:
             try:
-                await self.app(scope, receive, capture)
+                await self._limited(scope, receive, answer, app_started)
             finally:
+                if app_started:
+                    elapsed = time.perf_counter() - app_started[0]
+                    observe_request(scope, outer_root_path, status, elapsed)
                 # At LOG_LEVEL=warning (production's usual level) the line would be dropped
                 # anyway: skip redacting and formatting it (the standard logger caches this).
                 if _access_logger.isEnabledFor(logging.INFO):
@@ -218,11 +164,67 @@ class RequestLogMiddleware:
                     access_log.info(
                         "http_request",
                         method=scope["method"],
-                        path=scope["path"],
+                        path=path,
                         query=query or None,
-                        status=status_holder["status"],
+                        status=status,
                         duration_ms=round((time.perf_counter() - started) * 1000, 2),
                     )
+        finally:
+            structlog.contextvars.reset_contextvars(**bound)
+
+    async def _limited(
+        self, scope: Scope, receive: Receive, send: Send, app_started: list[float]
+    ) -> None:
+        """The body limit, then the app (noting in `app_started` when it was called)."""
+        max_bytes = self.upload_limits.get(scope["path"], self.max_bytes)
+        declared = -1  # no Content-Length
+        chunked = False
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = 0
+                if declared > max_bytes:
+                    await _send_too_large(send, max_bytes)
+                    return
+            elif name == b"transfer-encoding":
+                chunked = True
+        if declared <= 0 and not chunked and scope["method"] in ("GET", "HEAD"):
+            # HTTP/1.1 framing: no length and no chunking means no body at all, and a GET
+            # route reads none: nothing to count, so no buffering pass on the hottest reads.
+            app_started.append(time.perf_counter())
+            await self.app(scope, receive, send)
+            return
+        # Read the whole body first (it is small by definition), so the limit holds even for
+        # chunked uploads without a Content-Length, whatever the framework does with errors.
+        chunks: list[bytes] = []
+        received = 0
+        more_body = True
+        while more_body:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            more_body = message.get("more_body", False)
+            if received > max_bytes:
+                drain_limit = max(16 * self.max_bytes, 2 * max_bytes) - received
+                await _drain(receive, more_body, limit=drain_limit)
+                await _send_too_large(send, max_bytes)
+                return
+            chunks.append(chunk)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        app_started.append(time.perf_counter())
+        await self.app(scope, replay, send)
 
 
 def _incoming_request_id(scope: Scope) -> str | None:
