@@ -44,7 +44,7 @@ from bench.growth import (
 from bench.load import LoadResult, run_load
 from bench.procs import Child
 from bench.report import Row, baseline_table, machine_description, matrix_table, postgres_version
-from bench.scaling import Bounds, measure_scaling, measure_sqlite_writers, redis_url
+from bench.scaling import Bounds, measure_scaling, measure_sqlite_writers, redis_url, row_of
 from bench.scenarios import Scenario, StatusScenario, Target, all_scenarios
 from bench.stack import Stack, StandIns, running_baseline, running_server, running_standins
 
@@ -184,28 +184,6 @@ async def measure(
     return result, cpu_ms
 
 
-def _row(
-    backend: str, workers: int, name: str, clients: int, measured: tuple[LoadResult, float]
-) -> Row:
-    result, cpu_ms = measured
-    note = ""
-    if result.failures:
-        note = ", ".join(f"{kind}x{count}" for kind, count in result.failures.most_common(3))
-    return Row(
-        backend=backend,
-        workers=workers,
-        scenario=name,
-        clients=clients,
-        requests=result.ok + result.errors,
-        errors=result.errors,
-        throughput=result.throughput,
-        p50_ms=result.p50_ms,
-        p99_ms=result.p99_ms,
-        cpu_ms=cpu_ms,
-        note=note,
-    )
-
-
 async def run_configuration(database: BenchDatabase, workers: int, plan: Plan) -> None:
     backend = database.backend
     status_tokens: list[str] = []
@@ -246,7 +224,7 @@ async def run_matrix(backend: str, workers: int, stack: Stack, plan: Plan) -> li
             continue
         for clients in plan.clients:
             measured = await measure(scenario, stack.target, clients, plan, stack.server)
-            row = _row(backend, workers, name, clients, measured)
+            row = row_of(backend, workers, name, clients, measured)
             plan.rows.append(row)
             log(f"{backend} x{workers} {name} c={clients}: {row.summary()}")
         if isinstance(scenario, StatusScenario):
@@ -339,7 +317,7 @@ async def run_baseline(
         target = Target(child.url, child.port, "")
         for clients in plan.clients:
             measured = await measure(scenario, target, clients, plan, child)
-            row = _row("postgres", workers, "baseline", clients, measured)
+            row = row_of("postgres", workers, "baseline", clients, measured)
             plan.baseline_rows.append(row)
             log(f"baseline x{workers} c={clients}: {row.summary()}")
 
