@@ -165,3 +165,18 @@ async def _outbox_states(database: Database, booking_id: str) -> dict[str, str]:
             select(OutboxMessage).where(OutboxMessage.booking_id == uuid.UUID(booking_id))
         )
         return {row.kind: row.state for row in rows}
+
+
+async def test_stopping_while_rings_arrive_always_ends_the_worker() -> None:
+    """A stop that lands as a ring wakes the worker must still end it (it once hung)."""
+
+    async def emails_only() -> SweepReport:
+        return SweepReport({"emails_sent": 0})
+
+    for _ in range(200):
+        wakeup = Wakeup()
+        worker = SweepWorker(emails_only, interval_seconds=3600, wakeup=wakeup)
+        worker.start()
+        await asyncio.sleep(0)
+        wakeup.ring()
+        await asyncio.wait_for(worker.stop(), timeout=5)

@@ -19,8 +19,11 @@ class Wakeup:
 
     async def wait_at_most(self, seconds: float) -> bool:
         """True when rung within `seconds` (the ring is then used up), else False."""
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
+        # that lands as the ring arrives, and the sweep worker then never stopped.
         try:
-            await asyncio.wait_for(self._rung.wait(), seconds)
+            async with asyncio.timeout(seconds):
+                await self._rung.wait()
         except TimeoutError:
             return False
         self._rung.clear()

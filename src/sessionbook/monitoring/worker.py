@@ -45,6 +45,7 @@ class SweepWorker:
         self.wakeup = wakeup
         self.passes = 0
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def start(self) -> None:
         if self.interval_seconds <= 0 or self._task is not None:
@@ -55,6 +56,8 @@ class SweepWorker:
         task, self._task = self._task, None
         if task is None:
             return
+        # The flag ends the loop even if a cancellation is lost inside a library's wait.
+        self._stopping = True
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
@@ -64,7 +67,7 @@ class SweepWorker:
         loop = asyncio.get_running_loop()
         delay = random.uniform(0, min(self.interval_seconds, FIRST_PASS_MAX_DELAY_SECONDS))
         next_pass = loop.time() + delay
-        while True:
+        while not self._stopping:
             delay = max(0.0, next_pass - loop.time())
             if self.wakeup is None:
                 await asyncio.sleep(delay)
