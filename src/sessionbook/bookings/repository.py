@@ -22,44 +22,11 @@ from sessionbook.bookings.models import (
 )
 
 # Attribute name and column name of every mapped column, in one fixed order.
+# The columns as the status function's row values name them (attribute key, column name).
 _COLUMNS = tuple((attr.key, attr.columns[0].name) for attr in inspect(Booking).column_attrs)
-_BY_TOKEN_HASH = (
-    f"SELECT {', '.join(name for _, name in _COLUMNS)} FROM bookings WHERE token_hash = $1"  # noqa: S608 - fixed column names
-)
-
-
-async def read_by_token_hash(driver: Any, token_hash: str) -> Booking | None:
-    """The booking with this token hash, read on a `Database.driver_transaction` connection.
-
-    The result is a transient Booking with the same values and types the ORM would load
-    (asyncpg gives UTC-aware datetimes and decoded JSON on these connections); it is for
-    reading only: changes go through `BookingRepository` and a locked re-read.
-    """
-    row = await driver.fetchrow(_BY_TOKEN_HASH, token_hash)
-    if row is None:
-        return None
-    return Booking(**{key: row[index] for index, (key, _) in enumerate(_COLUMNS)})
-
-
 _SESSION_COLUMNS = tuple(
     (attr.key, attr.columns[0].name) for attr in inspect(BookingSession).column_attrs
 )
-_LIVE_SESSIONS = (
-    f"SELECT {', '.join(name for _, name in _SESSION_COLUMNS)} FROM sessions "  # noqa: S608 - fixed column names
-    "WHERE booking_id = $1 AND state = 'booked' ORDER BY start_time, id"
-)
-
-
-async def read_live_sessions(driver: Any, booking_id: uuid.UUID) -> list[BookingSession]:
-    """The booking's booked sessions by start, on a `Database.driver_transaction` connection.
-
-    Transient rows for reading only, like `read_by_token_hash`'s booking.
-    """
-    rows = await driver.fetch(_LIVE_SESSIONS, booking_id)
-    return [
-        BookingSession(**{key: row[index] for index, (key, _) in enumerate(_SESSION_COLUMNS)})
-        for row in rows
-    ]
 
 
 def sessions_ahead(now: datetime) -> CTE:
@@ -85,7 +52,8 @@ async def read_status(driver: Any, token_hash: str) -> tuple[Booking, list[Booki
 
     On a `Database.single_statement` connection: the function (migration 0015) takes the
     customer role and token hash itself, so row-level security decides what it returns, as on
-    `driver_transaction`. Transient rows for reading only, like `read_by_token_hash`'s.
+    `Database.transaction`. Transient rows, for reading only: changes go through
+    `BookingRepository` and a locked re-read.
     """
     row = await driver.fetchrow(_STATUS_READ, token_hash)
     if row is None:

@@ -403,18 +403,6 @@ class Database:
             # COMMIT (not ROLLBACK) ends the read: objects read stay loaded after it.
             await session.commit()
 
-    @asynccontextmanager
-    async def driver_transaction(self, actor: Actor) -> AsyncIterator[Any]:
-        """PostgreSQL only: a transaction as `transaction` gives, on the bare asyncpg connection.
-
-        For reads where the ORM session and its async adaption would cost several times the
-        query itself: BEGIN+settings, the queries, COMMIT.
-        """
-        if self.is_sqlite:
-            raise RuntimeError("driver transactions are for PostgreSQL")
-        async with self._begun(actor) as (_connection, driver):
-            yield driver
-
     async def single_statement(self, call: Callable[[Any], Awaitable[T]]) -> T:
         """PostgreSQL only: `call(connection)` on a bare asyncpg connection in autocommit.
 
