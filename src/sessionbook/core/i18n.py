@@ -18,6 +18,7 @@ from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from jinja2 import Environment
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 DOMAIN = "messages"
@@ -150,3 +151,11 @@ def pgettext(context: str, message: str) -> str:
 
 def npgettext(context: str, singular: str, plural: str, count: int) -> str:
     return translations(current_locale()).npgettext(context, singular, plural, count)
+
+
+def install_gettext(environment: Environment) -> None:
+    """Give a Jinja environment (with jinja2.ext.i18n) these callables, new-style:
+    `_("Hello %(name)s", name=...)` escapes and formats in one step."""
+    environment.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext, ngettext, newstyle=True, pgettext=pgettext, npgettext=npgettext
+    )

@@ -48,14 +48,7 @@ def build_templates(settings: Settings) -> Jinja2Templates:
         lstrip_blocks=True,
         extensions=["jinja2.ext.i18n"],
     )
-    # New-style gettext: `_("Hello %(name)s", name=...)` escapes and formats in one step.
-    environment.install_gettext_callables(  # type: ignore[attr-defined]
-        i18n.gettext,
-        i18n.ngettext,
-        newstyle=True,
-        pgettext=i18n.pgettext,
-        npgettext=i18n.npgettext,
-    )
+    i18n.install_gettext(environment)
     environment.globals.update(
         static_url=static_url,
         sandbox=settings.sandbox,
