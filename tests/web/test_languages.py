@@ -292,7 +292,8 @@ async def test_a_french_customer_in_paris_sees_24_hour_times_and_euros(
     assert "Votre séance est réservée" in page.text
     assert "mardi 4 juin 2030" in page.text
     assert "15:00\u2009\u2013\u200916:00" in page.text
-    assert "PM" not in page.text
+    # No 12-hour clock anywhere on the page (a bare "PM" may sit inside a random token).
+    assert not re.search(r"\d{1,2}:\d{2}(?:\s|\u202f)?[AP]M", page.text)
     assert f"Votre paiement de 150,00{NBSP}€ est intégralement remboursé." in page.text
 
 
